@@ -1,0 +1,215 @@
+/**
+ * The pgc command tree. Every subcommand of DESIGN.md is registered here with its flags; each
+ * action wires the implementation of its issue. This file only parses and wires: it is, with
+ * cli/main.ts, the only code that imports agent/, control/ and sim/.
+ */
+import { Command, Option } from 'commander';
+import { PACKAGE_VERSION } from '../shared/package-info.js';
+import { NotLandedError } from './errors.js';
+import {
+  adminOptions,
+  collect,
+  DEFAULT_ADDR,
+  logLevelOption,
+  parsePort,
+  parsePositiveInt,
+} from './options.js';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const ISSUES = {
+  panda: [3, 'PanDA client, translation and simulator'],
+  endToEnd: [5, 'control plane end to end'],
+  killsLogsCli: [6, 'kills, logs, outputs and the admin CLI'],
+  security: [7, 'security'],
+  demo: [8, 'demo, endpoint install and documentation'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+function notLanded(command: string, issue: readonly [number, string]): () => never {
+  return () => {
+    throw new NotLandedError(command, issue[0], issue[1]);
+  };
+}
+
+export function buildProgram(io: CliIo): Command {
+  const { env } = io;
+  const program = new Command('pgc')
+    .description('panda-gc: run PanDA jobs on Globus Compute endpoints')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+  program.configureHelp({ sortSubcommands: false });
+
+  const control = program.command('control').description('the control plane (control run)');
+  control
+    .command('run')
+    .description(
+      'run the control plane: pull jobs from PanDA, dispatch them to agents, report results',
+    )
+    .option('--config <file>', 'YAML configuration file')
+    .option('--queue <name>', 'PanDA queue to serve (repeatable)', collect)
+    .addOption(
+      new Option('--listen <host:port>', 'gRPC listen address').default(
+        env.PGC_ADDR ?? DEFAULT_ADDR,
+      ),
+    )
+    .addOption(
+      new Option('--panda-url <url>', 'PanDA server or simulator URL').env('PGC_PANDA_URL'),
+    )
+    .addOption(new Option('--nats <url>', 'NATS server URL').env('PGC_NATS_URL'))
+    .option('--state-dir <dir>', 'where the control plane keeps its state (default ~/.pgc/control)')
+    .option('--metrics-listen <host:port>', 'Prometheus /metrics address (default 127.0.0.1:9464)')
+    .option('--insecure', 'allow plaintext gRPC on a non-loopback address')
+    .addOption(logLevelOption())
+    .action(notLanded('control run', ISSUES.endToEnd));
+
+  const agent = program.command('agent').description('the endpoint agent (agent run, agent init)');
+  agent
+    .command('run')
+    .description('run an agent: connect to the control plane and run the jobs it dispatches')
+    .option('--config <file>', 'YAML configuration file')
+    .option('--endpoint <id>', 'endpoint id of this agent, e.g. bnl-gc-01')
+    .option('--queue <name>', 'PanDA queue this endpoint serves (repeatable)', collect)
+    .addOption(
+      new Option('--server <host:port>', 'control-plane gRPC address').default(
+        env.PGC_ADDR ?? DEFAULT_ADDR,
+      ),
+    )
+    .addOption(new Option('--nats <url>', 'NATS server URL').env('PGC_NATS_URL'))
+    .option('--slots <n>', 'job slots (a job takes coreCount slots); default 8', parsePositiveInt)
+    .option(
+      '--state-dir <dir>',
+      'where the agent keeps its state (default ~/.pgc/agent/<endpoint>)',
+    )
+    .option('--insecure', 'allow plaintext gRPC to a non-loopback address')
+    .addOption(logLevelOption())
+    .action(notLanded('agent run', ISSUES.endToEnd));
+  agent
+    .command('init')
+    .description('write a starter agent configuration from flags, non-interactively')
+    .option('--endpoint <id>', 'endpoint id of this agent')
+    .option('--queue <name>', 'PanDA queue this endpoint serves (repeatable)', collect)
+    .option('--server <host:port>', 'control-plane gRPC address')
+    .option('--nats <url>', 'NATS server URL')
+    .option('--slots <n>', 'job slots', parsePositiveInt)
+    .option('-o, --output <file>', 'where to write the configuration', 'agent.yaml')
+    .option('--force', 'overwrite an existing file')
+    .action(notLanded('agent init', ISSUES.demo));
+
+  program
+    .command('panda-sim')
+    .description('run a PanDA server simulator that speaks the v1 wire protocol')
+    .addOption(
+      new Option('--port <n>', 'HTTP port (0 picks a free port)')
+        .argParser(parsePort)
+        .default(25080),
+    )
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .addOption(new Option('--token <token>', 'require this bearer token').env('PGC_SIM_TOKEN'))
+    .option('--state-dir <dir>', 'where the simulator keeps its cache files')
+    .addOption(logLevelOption())
+    .action(notLanded('panda-sim', ISSUES.panda));
+
+  program
+    .command('submit')
+    .description('submit jobs like prun --noBuild: upload a code directory and create jobs')
+    .addOption(
+      new Option('--panda-url <url>', 'PanDA server or simulator URL').env('PGC_PANDA_URL'),
+    )
+    .option('--exec <json>', 'function to run: {"func_name", "pre_script", "args", "kwargs"}')
+    .option('--cmd <command>', 'shell command to run instead of a function')
+    .option('--code <dir>', 'directory of user code to ship')
+    .option('--in-tarball <file>', 'ship an existing archive as is (like prun --inTarBall)')
+    .option('--inputs <files>', 'comma-separated local files to register as input replicas')
+    .option('--outputs <names>', 'comma-separated output file names')
+    .option('--site <queue>', 'PanDA queue to run at')
+    .option('--njobs <n>', 'number of jobs', parsePositiveInt, 1)
+    .action(notLanded('submit', ISSUES.panda));
+
+  program
+    .command('demo')
+    .description(
+      'run everything on this machine: nats-server, simulator, control plane, two agents, sample jobs',
+    )
+    .option('--keep', 'leave the system running and print the export lines to use it')
+    .action(notLanded('demo', ISSUES.demo));
+
+  adminOptions(
+    program.command('endpoints').description('list endpoints and their capacity'),
+    env,
+  ).action(notLanded('endpoints', ISSUES.killsLogsCli));
+  adminOptions(program.command('jobs').description('list jobs'), env)
+    .option('--state <state>', 'only jobs in this state (repeatable)', collect)
+    .option('--endpoint <id>', 'only jobs at this endpoint')
+    .option('--queue <name>', 'only jobs of this queue')
+    .option('--task <id>', 'only jobs of this task', parsePositiveInt)
+    .option('--limit <n>', 'jobs per page', parsePositiveInt, 50)
+    .option('--page <token>', 'continue from a previous page')
+    .action(notLanded('jobs', ISSUES.killsLogsCli));
+  adminOptions(
+    program.command('job').description('show one job: spec, timeline, result, outputs'),
+    env,
+  )
+    .argument('<pandaId>', 'PanDA job id', parsePositiveInt)
+    .action(notLanded('job', ISSUES.killsLogsCli));
+  adminOptions(program.command('logs').description("print a job's logs"), env)
+    .argument('<pandaId>', 'PanDA job id', parsePositiveInt)
+    .option('-f, --follow', 'follow a running job until it ends')
+    .option('--stderr', 'stderr only')
+    .option('--tail <n>', 'only the last N lines', parsePositiveInt)
+    .option('--archive', "download the job's log tarball")
+    .option('-o, --output <file>', 'where to write the log tarball')
+    .action(notLanded('logs', ISSUES.killsLogsCli));
+  adminOptions(
+    program.command('outputs').description("download a job's outputs and verify their checksums"),
+    env,
+  )
+    .argument('<pandaId>', 'PanDA job id', parsePositiveInt)
+    .option('-o, --output <dir>', 'directory to write to', '.')
+    .action(notLanded('outputs', ISSUES.killsLogsCli));
+  adminOptions(program.command('kill').description('kill jobs'), env)
+    .argument('<pandaIds...>', 'PanDA job ids')
+    .option('--reason <text>', 'why, as recorded in the job history')
+    .action(notLanded('kill', ISSUES.killsLogsCli));
+  adminOptions(
+    program.command('drain').description('stop dispatching to an endpoint; running jobs go on'),
+    env,
+  )
+    .argument('<endpoint>', 'endpoint id')
+    .action(notLanded('drain', ISSUES.killsLogsCli));
+  adminOptions(program.command('undrain').description('dispatch to an endpoint again'), env)
+    .argument('<endpoint>', 'endpoint id')
+    .action(notLanded('undrain', ISSUES.killsLogsCli));
+
+  const certs = program
+    .command('certs')
+    .description('certificates for sites without a PKI (certs init, certs issue)');
+  certs
+    .command('init')
+    .description('make a CA and the control-plane server certificate')
+    .option('--dir <dir>', 'where to write them', '.')
+    .action(notLanded('certs init', ISSUES.security));
+  certs
+    .command('issue')
+    .description('issue a certificate for an agent or an admin')
+    .option('--dir <dir>', 'where the CA is', '.')
+    .option('--endpoint <id>', 'agent certificate for this endpoint')
+    .option('--admin <name>', 'admin certificate for this person')
+    .action(notLanded('certs issue', ISSUES.security));
+
+  program
+    .command('nats-config')
+    .description(
+      'write a nats-server authorization block: one user per agent, confined to its subjects',
+    )
+    .option('--endpoint <id>', 'an endpoint to include (repeatable)', collect)
+    .option('-o, --output <file>', 'where to write it (default stdout)')
+    .action(notLanded('nats-config', ISSUES.security));
+
+  return program;
+}

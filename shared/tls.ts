@@ -1,0 +1,134 @@
+/**
+ * TLS material and the loopback rule. Without TLS material gRPC is plaintext and allowed on
+ * loopback addresses only; a non-loopback address without TLS refuses to start unless the
+ * operator says --insecure (DESIGN.md, CLI conventions).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { type ChannelCredentials, credentials, ServerCredentials } from '@grpc/grpc-js';
+import { ConfigError } from './errors.js';
+
+export interface TlsFiles {
+  /** CA bundle that peers' certificates must chain to. */
+  caFile?: string;
+  /** This process's certificate chain (PEM). */
+  certFile?: string;
+  /** This process's private key (PEM); must not be readable by group or others. */
+  keyFile?: string;
+}
+
+export interface TlsMaterial {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+function readPem(
+  file: string,
+  label: string,
+  what: string,
+  problems: string[],
+): Buffer | undefined {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (err) {
+    problems.push(`${what} ${file} cannot be read: ${(err as Error).message}`);
+    return undefined;
+  }
+  if (!new RegExp(`-----BEGIN [A-Z ]*${label}-----`).test(data.toString('latin1'))) {
+    problems.push(`${what} ${file} holds no PEM ${label.toLowerCase()}`);
+    return undefined;
+  }
+  return data;
+}
+
+/**
+ * Loads CA, certificate and key, or returns undefined when no file is configured. A partial set,
+ * an unreadable file, a file that is not PEM, or a key readable by others is a ConfigError
+ * listing every problem.
+ */
+export function loadTlsMaterial(files: TlsFiles): TlsMaterial | undefined {
+  const given = [files.caFile, files.certFile, files.keyFile].filter(
+    (f) => f !== undefined && f !== '',
+  );
+  if (given.length === 0) return undefined;
+  const problems: string[] = [];
+  if (!files.caFile) problems.push('tls.caFile is required when TLS is configured');
+  if (!files.certFile) problems.push('tls.certFile is required when TLS is configured');
+  if (!files.keyFile) problems.push('tls.keyFile is required when TLS is configured');
+  const ca = files.caFile ? readPem(files.caFile, 'CERTIFICATE', 'CA file', problems) : undefined;
+  const cert = files.certFile
+    ? readPem(files.certFile, 'CERTIFICATE', 'certificate file', problems)
+    : undefined;
+  const key = files.keyFile
+    ? readPem(files.keyFile, 'PRIVATE KEY', 'key file', problems)
+    : undefined;
+  if (files.keyFile && key !== undefined) {
+    const mode = statSync(files.keyFile).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      problems.push(
+        `key file ${files.keyFile} is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${files.keyFile}`,
+      );
+    }
+  }
+  if (problems.length > 0 || !ca || !cert || !key) throw new ConfigError(problems);
+  return { ca, cert, key };
+}
+
+/** Splits `host:port` or `[v6]:port`. */
+export function parseHostPort(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new ConfigError([`address ${JSON.stringify(address)} is not host:port`]);
+  }
+  return { host: match[1] ?? match[2] ?? '', port };
+}
+
+/** True for localhost, 127.0.0.0/8 and ::1. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  return isIP(h) === 4 && h.startsWith('127.');
+}
+
+function assertPlaintextAllowed(address: string, role: string, insecure: boolean): void {
+  const { host } = parseHostPort(address);
+  if (!insecure && !isLoopbackHost(host)) {
+    throw new ConfigError([
+      `${role} ${address} is not a loopback address and no TLS material is configured: ` +
+        'configure tls.caFile/certFile/keyFile, or pass --insecure to allow plaintext on the network',
+    ]);
+  }
+}
+
+/** Server credentials: mutual TLS when material is given, else plaintext (loopback or --insecure). */
+export function grpcServerCredentials(
+  listen: string,
+  tls: TlsMaterial | undefined,
+  insecure = false,
+): ServerCredentials {
+  if (tls === undefined) {
+    assertPlaintextAllowed(listen, 'listen address', insecure);
+    return ServerCredentials.createInsecure();
+  }
+  return ServerCredentials.createSsl(
+    tls.ca,
+    [{ private_key: tls.key, cert_chain: tls.cert }],
+    true,
+  );
+}
+
+/** Channel credentials for dialling `target` (host:port). */
+export function grpcChannelCredentials(
+  target: string,
+  tls: TlsMaterial | undefined,
+  insecure = false,
+): ChannelCredentials {
+  if (tls === undefined) {
+    assertPlaintextAllowed(target, 'server address', insecure);
+    return credentials.createInsecure();
+  }
+  return credentials.createSsl(tls.ca, tls.key, tls.cert);
+}
