@@ -1,15 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobEvent } from '../../shared/gen/pgc/v1/events.js';
-import { silentLogger } from '../../shared/logger.js';
+import { createLogger, silentLogger } from '../../shared/logger.js';
 import { connectNats } from '../../shared/nats/connect.js';
 import type { LocalNatsServer } from '../../shared/nats/local-server.js';
 import { ensureControlStreams, ensureEndpointResources } from '../../shared/nats/streams.js';
 import { messageIds, natsNames } from '../../shared/nats/subjects.js';
 import { reconnected, startNats, uniqueId } from '../harness/nats.js';
+import { waitFor } from '../harness/wait.js';
 
 const key = { pandaId: 1001, attemptNr: 1 };
 
@@ -129,6 +131,36 @@ describe('JetStream on a real nats-server', () => {
       }
     }
     expect(seqs).toEqual([2, 3]);
+  });
+
+  it('logs the connection losing and regaining the server', async () => {
+    const lines: string[] = [];
+    const log = createLogger({
+      name: 't',
+      destination: new Writable({
+        write: (c, _e, done) => {
+          lines.push(String(c));
+          done();
+        },
+      }),
+    });
+    const watched = await connectNats({
+      servers: nats.url,
+      name: 'watched',
+      log,
+      reconnectTimeWaitMs: 100,
+    });
+    try {
+      const back = reconnected(watched);
+      await nats.restart('SIGTERM');
+      await back;
+      await waitFor(() => lines.some((l) => l.includes('NATS reconnected')), {
+        what: 'reconnect log line',
+      });
+      expect(lines.some((l) => l.includes('NATS disconnected'))).toBe(true);
+    } finally {
+      await watched.close();
+    }
   });
 
   it('stores a 50 MB object and streams it back byte-identical', async () => {

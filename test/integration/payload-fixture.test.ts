@@ -37,7 +37,7 @@ describe('the payload fixture', () => {
     );
     expect(pids.grandchildren).toHaveLength(2);
     p.child.kill('SIGTERM');
-    // Still alive a moment later: a SIGTERM alone does not end it.
+    // A negative (it did not die) needs time to show: give the signal 300 ms to act.
     await new Promise((r) => setTimeout(r, 300));
     expect(isAlive(pids.pid)).toBe(true);
     p.child.kill('SIGKILL');
