@@ -3,6 +3,10 @@
  * the connection for good after 10 attempts per server, RELIABILITY.md §2.3), keeps trying after
  * authentication errors (credentials may be rotated), and logs every status change, including
  * permission violations that a core publish only reports asynchronously (stack.md pitfall 9).
+ *
+ * Seen here (nats.js 3.4, nats-server 2.9.10): a request made while the connection is down is
+ * buffered, yet its reply can be lost after the reconnect; the request then times out. Callers
+ * of JetStream APIs therefore use deadlines and retry, and durable publishes go through an outbox.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../logger.js';

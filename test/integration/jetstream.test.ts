@@ -151,7 +151,9 @@ describe('JetStream on a real nats-server', () => {
       reconnectTimeWaitMs: 100,
     });
     try {
-      const back = reconnected(watched);
+      // The shared connection must be back too before the next test uses it: a request made
+      // while disconnected can be lost (see shared/nats/connect.ts).
+      const back = Promise.all([reconnected(watched), reconnected(nc)]);
       await nats.restart('SIGTERM');
       await back;
       await waitFor(() => lines.some((l) => l.includes('NATS reconnected')), {
