@@ -78,13 +78,14 @@ const jobSpec: job.JobSpec = {
     },
   ],
   outputs: [
-    { localName: 'out.dat', lfn: 'user.x.out.dat', scope: 'user.x', dataset: 'user.x.out' },
+    { localName: 'out.dat', lfn: 'user.x.out.dat', scope: 'user.x', dataset: 'user.x.out', guid: 'g-out' },
   ],
   log: { lfn: 'user.x.log.tgz', guid: 'g-log', scope: 'user.x' },
   limits: { cores: 2, memoryMb: 2000, walltimeS: 3600, killGraceMs: 5000 },
   env: { PGC_EXAMPLE: '1' },
   taskId: 33455917,
   jobName: 'user.x.job',
+  runDir: 'src',
 };
 const jobSummary = {
   key,
@@ -296,6 +297,6 @@ describe('proto messages', () => {
 
   it('rejects truncated input instead of inventing values', () => {
     const bytes = job.JobSpec.encode(job.JobSpec.fromPartial(jobSpec)).finish();
-    expect(() => job.JobSpec.decode(bytes.subarray(0, bytes.length - 5))).toThrow();
+    expect(() => job.JobSpec.decode(bytes.subarray(0, bytes.length - 2))).toThrow();
   });
 });

@@ -35,6 +35,8 @@ export interface JobSpec {
   env: { [key: string]: string };
   taskId: number;
   jobName: string;
+  /** where the payload starts, relative to the job directory */
+  runDir: string;
 }
 
 export interface JobSpec_EnvEntry {
@@ -82,6 +84,8 @@ export interface OutputFile {
   lfn: string;
   scope: string;
   dataset: string;
+  /** assigned by the control plane, reported to PanDA with the file */
+  guid: string;
 }
 
 export interface LogFile {
@@ -155,6 +159,7 @@ function createBaseJobSpec(): JobSpec {
     env: {},
     taskId: 0,
     jobName: "",
+    runDir: "",
   };
 }
 
@@ -197,6 +202,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.jobName !== "") {
       writer.uint32(98).string(message.jobName);
+    }
+    if (message.runDir !== "") {
+      writer.uint32(106).string(message.runDir);
     }
     return writer;
   },
@@ -313,6 +321,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.jobName = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.runDir = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -363,6 +379,11 @@ export const JobSpec: MessageFns<JobSpec> = {
         : isSet(object.job_name)
         ? globalThis.String(object.job_name)
         : "",
+      runDir: isSet(object.runDir)
+        ? globalThis.String(object.runDir)
+        : isSet(object.run_dir)
+        ? globalThis.String(object.run_dir)
+        : "",
     };
   },
 
@@ -409,6 +430,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.jobName !== "") {
       obj.jobName = message.jobName;
     }
+    if (message.runDir !== "") {
+      obj.runDir = message.runDir;
+    }
     return obj;
   },
 
@@ -453,6 +477,7 @@ export const JobSpec: MessageFns<JobSpec> = {
     );
     message.taskId = object.taskId ?? 0;
     message.jobName = object.jobName ?? "";
+    message.runDir = object.runDir ?? "";
     return message;
   },
 };
@@ -997,7 +1022,7 @@ export const InputFile: MessageFns<InputFile> = {
 };
 
 function createBaseOutputFile(): OutputFile {
-  return { localName: "", lfn: "", scope: "", dataset: "" };
+  return { localName: "", lfn: "", scope: "", dataset: "", guid: "" };
 }
 
 export const OutputFile: MessageFns<OutputFile> = {
@@ -1013,6 +1038,9 @@ export const OutputFile: MessageFns<OutputFile> = {
     }
     if (message.dataset !== "") {
       writer.uint32(34).string(message.dataset);
+    }
+    if (message.guid !== "") {
+      writer.uint32(42).string(message.guid);
     }
     return writer;
   },
@@ -1062,6 +1090,14 @@ export const OutputFile: MessageFns<OutputFile> = {
             message.dataset = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.guid = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1084,6 +1120,7 @@ export const OutputFile: MessageFns<OutputFile> = {
       lfn: isSet(object.lfn) ? globalThis.String(object.lfn) : "",
       scope: isSet(object.scope) ? globalThis.String(object.scope) : "",
       dataset: isSet(object.dataset) ? globalThis.String(object.dataset) : "",
+      guid: isSet(object.guid) ? globalThis.String(object.guid) : "",
     };
   },
 
@@ -1101,6 +1138,9 @@ export const OutputFile: MessageFns<OutputFile> = {
     if (message.dataset !== "") {
       obj.dataset = message.dataset;
     }
+    if (message.guid !== "") {
+      obj.guid = message.guid;
+    }
     return obj;
   },
 
@@ -1113,6 +1153,7 @@ export const OutputFile: MessageFns<OutputFile> = {
     message.lfn = object.lfn ?? "";
     message.scope = object.scope ?? "";
     message.dataset = object.dataset ?? "";
+    message.guid = object.guid ?? "";
     return message;
   },
 };
