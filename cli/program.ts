@@ -5,6 +5,8 @@
  */
 import { Command, Option } from 'commander';
 import { PACKAGE_VERSION } from '../shared/package-info.js';
+import { type PandaSimFlags, parseMs, parseSeconds, runPandaSim } from './commands/panda-sim.js';
+import { runSubmit, type SubmitFlags } from './commands/submit.js';
 import { NotLandedError } from './errors.js';
 import {
   adminOptions,
@@ -112,8 +114,29 @@ export function buildProgram(io: CliIo): Command {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .addOption(new Option('--token <token>', 'require this bearer token').env('PGC_SIM_TOKEN'))
     .option('--state-dir <dir>', 'where the simulator keeps its cache files')
+    .option(
+      '--sent-timeout-s <s>',
+      'fail sent jobs without a pilot reply after this (default 1800)',
+      parseSeconds,
+    )
+    .option(
+      '--heartbeat-timeout-s <s>',
+      'fail running jobs without a heartbeat after this (default 7200)',
+      parseSeconds,
+    )
+    .option(
+      '--holding-timeout-s <s>',
+      'fail jobs stuck in holding after this (default 172800)',
+      parseSeconds,
+    )
+    .option(
+      '--adder-delay-ms <ms>',
+      'delay before a finished/failed report is finalised (default 1000)',
+      parseMs,
+    )
+    .option('--watchdog-interval-ms <ms>', 'how often the watchdog looks (default 1000)', parseMs)
     .addOption(logLevelOption())
-    .action(notLanded('panda-sim', ISSUES.panda));
+    .action((flags: PandaSimFlags) => runPandaSim(flags, io));
 
   program
     .command('submit')
@@ -129,7 +152,10 @@ export function buildProgram(io: CliIo): Command {
     .option('--outputs <names>', 'comma-separated output file names')
     .option('--site <queue>', 'PanDA queue to run at')
     .option('--njobs <n>', 'number of jobs', parsePositiveInt, 1)
-    .action(notLanded('submit', ISSUES.panda));
+    .option('--scope <scope>', 'Rucio scope of inputs and outputs', 'user.pgc')
+    .addOption(new Option('--token <token>', 'bearer token for the server').env('PGC_SIM_TOKEN'))
+    .option('--json', 'print {taskId, pandaIds} as JSON')
+    .action((flags: SubmitFlags) => runSubmit(flags, io));
 
   program
     .command('demo')

@@ -78,7 +78,13 @@ const jobSpec: job.JobSpec = {
     },
   ],
   outputs: [
-    { localName: 'out.dat', lfn: 'user.x.out.dat', scope: 'user.x', dataset: 'user.x.out', guid: 'g-out' },
+    {
+      localName: 'out.dat',
+      lfn: 'user.x.out.dat',
+      scope: 'user.x',
+      dataset: 'user.x.out',
+      guid: 'g-out',
+    },
   ],
   log: { lfn: 'user.x.log.tgz', guid: 'g-log', scope: 'user.x' },
   limits: { cores: 2, memoryMb: 2000, walltimeS: 3600, killGraceMs: 5000 },
