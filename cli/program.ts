@@ -114,6 +114,9 @@ export function buildProgram(io: CliIo): Command {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .addOption(new Option('--token <token>', 'require this bearer token').env('PGC_SIM_TOKEN'))
     .option('--state-dir <dir>', 'where the simulator keeps its cache files')
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', 'the private key of --tls-cert')
+    .option('--tls-ca <file>', 'accept client certificates from this CA as credentials (x509)')
     .option(
       '--sent-timeout-s <s>',
       'fail sent jobs without a pilot reply after this (default 1800)',

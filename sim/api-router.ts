@@ -6,6 +6,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { type ApiMethod, findApiMethod } from './api-signatures.js';
 import { SOURCES_LIMIT_BYTES } from './cache.js';
 import { encodeEnvelope, envelope, wantsJsonReply } from './envelope.js';
@@ -86,9 +87,10 @@ export async function handleApi(
     return;
   }
   const header = req.headers.authorization;
-  let credentials = true;
+  const certificate = (req.socket as TLSSocket).authorized === true;
+  let credentials = !sim.x509 || certificate;
   if (sim.token !== undefined) {
-    credentials = header !== undefined;
+    credentials = header !== undefined || certificate;
     const problem = header === undefined ? undefined : tokenProblem(header, sim.token);
     if (problem !== undefined) {
       sendText(res, 403, `ERROR : Token authentication failed. ${problem}`, CLOSE);

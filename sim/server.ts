@@ -5,6 +5,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,12 @@ export interface PandaSimOptions {
   port?: number;
   /** When set, v1 calls need `Authorization: Bearer <token>` (else "SSL secure connection is required"). */
   token?: string;
+  /**
+   * Serve HTTPS. With `ca`, clients may present a certificate from that CA, which then counts as
+   * credentials (PanDA's x509 DN); calls without a token or certificate get "SSL secure connection
+   * is required".
+   */
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer };
   log: Logger;
   timeouts?: Partial<SimTimeouts>;
   /** Where cache files and replicas live; a temporary directory (removed on close) by default. */
@@ -57,16 +64,31 @@ export class PandaSim {
         cache,
         replicas,
         options.token,
+        options.tls?.ca !== undefined,
         options.timeouts ?? {},
         () => url,
       );
-      const server = createServer((req, res) => {
+      const handler = (req: IncomingMessage, res: ServerResponse): void => {
         dispatch(req, res, core).catch((err: unknown) => {
           log.error({ err, path: req.url }, 'request failed');
           if (!res.headersSent) sendText(res, 500, 'panda-sim: internal error');
           else res.destroy();
         });
-      });
+      };
+      const tls = options.tls;
+      const server: Server =
+        tls === undefined
+          ? createServer(handler)
+          : createTlsServer(
+              // Ask for a client certificate but let the handler decide, as Apache's
+              // `SSLVerifyClient optional` does for PanDA.
+              {
+                cert: tls.cert,
+                key: tls.key,
+                ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}),
+              },
+              handler,
+            );
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -76,7 +98,7 @@ export class PandaSim {
       });
       const address = server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      url = `http://${host}:${address.port}`;
+      url = `${tls === undefined ? 'http' : 'https'}://${host}:${address.port}`;
       log.info({ url, cacheDir: dir, auth: options.token !== undefined }, 'panda-sim listening');
       return new PandaSim(server, core, log, ownDir, url);
     } catch (err) {

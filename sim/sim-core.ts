@@ -36,6 +36,8 @@ export class SimCore {
     readonly cache: CacheStore,
     readonly replicas: ReplicaRegistry,
     readonly token: string | undefined,
+    /** HTTPS with a client CA: a verified client certificate is a credential (x509, §0.5). */
+    readonly x509: boolean,
     timeouts: Partial<SimTimeouts>,
     readonly baseUrl: () => string,
   ) {

@@ -4,8 +4,10 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { createLogger, type LogLevel } from '../../shared/logger.js';
-import { PandaSim } from '../../sim/server.js';
+import { loadTlsMaterial } from '../../shared/tls.js';
+import { PandaSim, type PandaSimOptions } from '../../sim/server.js';
 import type { SimTimeouts } from '../../sim/timeouts.js';
+import { UsageError } from '../errors.js';
 import type { CliIo } from '../program.js';
 
 export interface PandaSimFlags {
@@ -13,6 +15,9 @@ export interface PandaSimFlags {
   host: string;
   token?: string;
   stateDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
   logLevel: LogLevel;
   sentTimeoutS?: number;
   heartbeatTimeoutS?: number;
@@ -52,6 +57,24 @@ function timeoutsFrom(flags: PandaSimFlags): Partial<SimTimeouts> {
   return t;
 }
 
+function tlsFrom(flags: PandaSimFlags): PandaSimOptions['tls'] {
+  if (flags.tlsCert === undefined && flags.tlsKey === undefined) {
+    if (flags.tlsCa !== undefined) throw new UsageError('--tls-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined) {
+    throw new UsageError('--tls-cert and --tls-key go together');
+  }
+  // Without a client CA the server's own certificate stands in, so the loader's checks still run.
+  const material = loadTlsMaterial({
+    caFile: flags.tlsCa ?? flags.tlsCert,
+    certFile: flags.tlsCert,
+    keyFile: flags.tlsKey,
+  });
+  if (material === undefined) throw new UsageError('--tls-cert and --tls-key are empty');
+  return { cert: material.cert, key: material.key, ...(flags.tlsCa ? { ca: material.ca } : {}) };
+}
+
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -77,6 +100,7 @@ export async function runPandaSim(flags: PandaSimFlags, io: CliIo): Promise<void
     log,
     timeouts: timeoutsFrom(flags),
     cacheDir: flags.stateDir,
+    tls: tlsFrom(flags),
   });
   const stopped = untilSignal();
   io.stdout(`panda-sim listening on ${sim.url}\n`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PandaSim } from '../../../sim/server.js';
-import { JSON_HEADERS, postMultipart, send, startSim } from './sim-client.js';
+import { JSON_HEADERS, postMultipart, send, startSim } from '../../harness/sim.js';
 
 const TOKEN = 'test-token-3f9c';
 let sim: PandaSim;

@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PandaSim } from '../../../sim/server.js';
+import { postMultipart, send, simApi, startSim } from '../../harness/sim.js';
 import { tempDir } from '../../harness/temp.js';
-import { postMultipart, send, simApi, startSim } from './sim-client.js';
 
 let sim: PandaSim;
 beforeAll(async () => {

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { urllibQuote } from '../../../sim/py-quote.js';
 import type { PandaSim } from '../../../sim/server.js';
 import { PGC_BIN, runPgc } from '../../harness/pgc.js';
+import { type DispatchedJob, getJob, send, startSim, v1 } from '../../harness/sim.js';
 import { type TempDir, tempDir } from '../../harness/temp.js';
 import { waitFor } from '../../harness/wait.js';
-import { type DispatchedJob, getJob, send, startSim, v1 } from './sim-client.js';
 
 const TOKEN = 'cli-token-81d2';
 let sim: PandaSim;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PandaSim } from '../../../sim/server.js';
+import { defineJobs, getJob, JSON_HEADERS, send, simApi, startSim, v1 } from '../../harness/sim.js';
 import { waitFor } from '../../harness/wait.js';
-import { defineJobs, getJob, JSON_HEADERS, send, simApi, startSim, v1 } from './sim-client.js';
 
 let sim: PandaSim;
 beforeEach(async () => {

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PandaSim } from '../../../sim/server.js';
-import { waitFor } from '../../harness/wait.js';
 import {
   acquiredJob,
   type DispatchedJob,
@@ -11,7 +10,8 @@ import {
   simApi,
   startSim,
   v1,
-} from './sim-client.js';
+} from '../../harness/sim.js';
+import { waitFor } from '../../harness/wait.js';
 
 let sim: PandaSim;
 beforeAll(async () => {

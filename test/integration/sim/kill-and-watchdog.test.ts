@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PandaSim } from '../../../sim/server.js';
+import { acquiredJob, defineJobs, getJob, simApi, startSim, v1, v1Get } from '../../harness/sim.js';
 import { waitFor } from '../../harness/wait.js';
-import { acquiredJob, defineJobs, getJob, simApi, startSim, v1, v1Get } from './sim-client.js';
 
 let sim: PandaSim;
 beforeEach(async () => {

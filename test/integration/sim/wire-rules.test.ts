@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PandaSim } from '../../../sim/server.js';
-import { defineJobs, JSON_HEADERS, send, startSim, v1, v1Get } from './sim-client.js';
+import { defineJobs, JSON_HEADERS, send, startSim, v1, v1Get } from '../../harness/sim.js';
 
 let sim: PandaSim;
 beforeAll(async () => {

@@ -22,7 +22,7 @@ describe('adler32', () => {
 describe('parsePandaChecksum', () => {
   it('reads ad: and md5: notations and bare adler32', () => {
     expect(parsePandaChecksum('ad:0A1B2C3D')).toEqual({ kind: 'adler32', hex: '0a1b2c3d' });
-    expect(parsePandaChecksum('md5:' + 'f'.repeat(32))).toEqual({
+    expect(parsePandaChecksum(`md5:${'f'.repeat(32)}`)).toEqual({
       kind: 'md5',
       hex: 'f'.repeat(32),
     });
