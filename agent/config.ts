@@ -1,0 +1,108 @@
+/**
+ * The agent's settings: one zod schema with each setting's default, unit and help
+ * (docs/configuration.md is generated from it). Loaded by shared/config.ts: flag > env > file >
+ * default. The end-to-end issue adds the connection settings.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ID_PATTERN } from '../shared/ids.js';
+import { DEFAULT_PASS_ENV } from './runner/payload-argv.js';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const positive = () => z.number().int().positive();
+const nonNegative = () => z.number().int().nonnegative();
+
+export const agentSandboxSchema = z.strictObject({
+  allowHosts: z
+    .array(z.string().min(1))
+    .default([])
+    .describe(
+      'hosts sandboxes and inputs may be downloaded from, besides loopback (exact names or *.suffix)',
+    ),
+  quotaBytes: positive()
+    .default(10 * GiB)
+    .describe(
+      'disk the sandbox store may use before unreferenced entries are evicted, least recently used first',
+    ),
+  fetchTimeoutMs: positive().default(300_000).describe('deadline of one sandbox download'),
+  maxDownloadBytes: positive().default(GiB).describe('largest sandbox archive accepted'),
+  maxExtractedBytes: positive()
+    .default(4 * GiB)
+    .describe('largest total size a sandbox may extract to'),
+  maxEntries: positive().default(100_000).describe('most entries a sandbox archive may hold'),
+  extractTimeoutMs: positive().default(600_000).describe('deadline of one extraction'),
+  buildCommand: z
+    .string()
+    .optional()
+    .describe(
+      'shell command run once per sandbox, in the extracted tree, before it is frozen (e.g. pip install --target . -r requirements.txt)',
+    ),
+  buildTimeoutMs: positive().default(1_800_000).describe('deadline of the build command'),
+});
+
+export const agentSchema = z.strictObject({
+  endpointId: z
+    .string()
+    .regex(ID_PATTERN, 'use 1 to 64 letters, digits, _ or -')
+    .describe("this endpoint's id, e.g. bnl-gc-01")
+    .meta({ env: 'PGC_ENDPOINT' }),
+  stateDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'where the agent keeps its journal, sandboxes and job directories (default ~/.pgc/agent/<endpointId>); must be a local disk',
+    ),
+  python: z
+    .string()
+    .min(1)
+    .default('python3')
+    .describe(
+      'Python interpreter for function payloads (a venv or conda python works); resolved once to its real path',
+    ),
+  maxLogBytes: positive()
+    .default(256 * MiB)
+    .describe(
+      'per stream: past it nothing more is shipped or archived; a job is killed when a log passes twice this',
+    ),
+  killGraceMs: nonNegative()
+    .default(10_000)
+    .describe('time between SIGTERM and SIGKILL when a job is killed'),
+  maxKillGraceMs: nonNegative().default(60_000).describe("cap on a job's own kill grace"),
+  maxWalltimeS: nonNegative()
+    .default(0)
+    .describe("cap on any job's walltime (0: only the job's own limit)"),
+  maxMemoryMb: nonNegative()
+    .default(0)
+    .describe("cap on any job's resident memory, whole process tree (0: only the job's own limit)"),
+  maxOutputBytes: positive()
+    .default(50 * GiB)
+    .describe('largest output file collected'),
+  monitorIntervalMs: positive()
+    .default(1000)
+    .describe('how often memory and log sizes are sampled'),
+  heartbeatIntervalMs: positive()
+    .default(30_000)
+    .describe('how often a running job reports its resource use'),
+  inputDirs: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('local directories searched for inputs before their URLs (flat or <scope>/<lfn>)'),
+  passEnv: z
+    .array(z.string().min(1))
+    .default(DEFAULT_PASS_ENV)
+    .describe("variables of the agent's environment passed to payloads; nothing else is"),
+  allowNetworkFilesystem: z
+    .boolean()
+    .default(false)
+    .describe('allow the state directory on NFS/GPFS/Lustre (LevelDB locking is unreliable there)'),
+  sandbox: agentSandboxSchema.prefault({}),
+});
+
+export type AgentConfig = z.infer<typeof agentSchema>;
+
+export function defaultAgentStateDir(endpointId: string): string {
+  return join(homedir(), '.pgc', 'agent', endpointId);
+}

@@ -1,0 +1,455 @@
+/**
+ * One job attempt from acceptance to result: install the sandbox, stage in, start the payload
+ * under its supervisor, watch walltime, memory and log size, kill on request, collect outputs and
+ * logs, record the result. Every step that another process could observe is journaled first.
+ *
+ *   accepted → staging → starting → running → exited      (journal states, agent/journal.ts)
+ *                 │  kill / setup failure  ─────┘  ▲
+ *                 └────────────────────────────────┘
+ *
+ * A runner is also built from a journal entry after an agent restart (resume): it re-attaches to
+ * a live supervisor by pid, start time and marker, or reads how the payload ended while the agent
+ * was down; it never starts a second copy of a payload that may have started.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { FailureCode, PgcError, toFailure } from '../../shared/errors.js';
+import { type Failure, type JobKey, KillReason } from '../../shared/gen/pgc/v1/common.js';
+import type { JobEvent } from '../../shared/gen/pgc/v1/events.js';
+import type { JobResult } from '../../shared/gen/pgc/v1/job.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Journal, JournalEntry, LocalState } from '../journal.js';
+import { readHead, readReturnValue, readTail } from './file-ends.js';
+import { type JobPaths, jobPaths, prepareJobDir } from './job-dir.js';
+import { decideFailure, type Outcome } from './job-result.js';
+import { killJobTree } from './kill.js';
+import { writeLogArchive } from './log-archive.js';
+import type { ResourceMonitor, Sample } from './monitor.js';
+import { collectOutputs } from './outputs.js';
+import { payloadArgv, payloadEnv } from './payload-argv.js';
+import { processesByMarker } from './proc.js';
+import { type Download, stageIn } from './stage-in.js';
+import { type SupervisorExit, startSupervised, waitForSupervisor } from './supervisor.js';
+
+export interface InstalledSandboxRef {
+  digest: string;
+  dir: string;
+  buildLogPath?: string;
+  release(): void;
+}
+
+/** What the runner needs of agent/sandbox. */
+export interface SandboxProvider {
+  install(
+    source: { url: string; sha256?: string },
+    signal?: AbortSignal,
+  ): Promise<InstalledSandboxRef>;
+  reference(digest: string): InstalledSandboxRef | undefined;
+}
+
+export interface RunnerSettings {
+  markerVariable: string;
+  maxLogBytes: number;
+  killGraceMs: number;
+  maxKillGraceMs: number;
+  /** Cap on a job's walltime; 0: none. */
+  maxWalltimeS: number;
+  /** Cap on a job's memory; 0: none. */
+  maxMemoryMb: number;
+  maxOutputBytes: number;
+  localInputDirs: string[];
+  heartbeatIntervalMs: number;
+  passEnv: string[];
+}
+
+export interface RunnerContext {
+  journal: Journal;
+  sandboxes: SandboxProvider;
+  monitor: ResourceMonitor;
+  python: string;
+  perl: string;
+  download: Download;
+  agentEnv: Readonly<Record<string, string | undefined>>;
+  settings: RunnerSettings;
+  log: Logger;
+  emit(key: JobKey, body: NonNullable<JobEvent['body']>): void;
+}
+
+export class JobRunner {
+  readonly done: Promise<JobResult>;
+  private readonly paths: JobPaths;
+  private readonly log: Logger;
+  private readonly abort = new AbortController();
+  private sandbox: InstalledSandboxRef | undefined;
+  private peakRssBytes = 0;
+  private logWarned = false;
+  private readonly cleanups: Array<() => void> = [];
+  private saving: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly ctx: RunnerContext,
+    private readonly entry: JournalEntry,
+    resume: boolean,
+  ) {
+    this.paths = jobPaths(entry.jobDir);
+    this.log = ctx.log.child({
+      component: 'job',
+      pandaId: entry.key.pandaId,
+      attemptNr: entry.key.attemptNr,
+    });
+    this.done = (resume ? this.resume() : this.runFresh()).finally(() => this.cleanup());
+    this.done.catch(() => {});
+  }
+
+  /** Runs a job whose entry (state `accepted`) is already journaled. */
+  static start(ctx: RunnerContext, entry: JournalEntry): JobRunner {
+    return new JobRunner(ctx, entry, false);
+  }
+
+  /** Continues a job found in the journal after an agent restart. */
+  static resume(ctx: RunnerContext, entry: JournalEntry): JobRunner {
+    return new JobRunner(ctx, entry, true);
+  }
+
+  get key(): JobKey {
+    return this.entry.key;
+  }
+
+  get state(): LocalState {
+    return this.entry.state;
+  }
+
+  /** Requests a kill; resolves when nothing of the job is left and its result is recorded. No-op once the job ended. */
+  async kill(reason: KillReason, message = '', graceMs?: number): Promise<void> {
+    if (
+      this.entry.state === 'exited' ||
+      this.entry.state === 'published' ||
+      this.entry.kill !== undefined
+    ) {
+      await this.done.catch(() => {});
+      return;
+    }
+    this.entry.kill = { reason, message, atMs: Date.now() };
+    this.note('kill-requested', `${KillReason[reason]}${message ? `: ${message}` : ''}`);
+    await this.save();
+    this.abort.abort(new PgcError(FailureCode.CANCELLED, `killed (${KillReason[reason]})`));
+    this.killTree(graceMs);
+    await this.done.catch(() => {});
+  }
+
+  /** Records that the result reached its destination; a restarted agent will not deliver it again. */
+  async markPublished(): Promise<void> {
+    if (this.entry.state !== 'exited')
+      throw new PgcError(
+        FailureCode.FAILED_PRECONDITION,
+        `cannot publish a job in state ${this.entry.state}`,
+      );
+    await this.moveTo('published', 'result delivered');
+  }
+
+  private grace(requested?: number): number {
+    const s = this.ctx.settings;
+    const wanted = requested ?? (this.entry.spec.limits?.killGraceMs || s.killGraceMs);
+    return Math.min(wanted, s.maxKillGraceMs);
+  }
+
+  private killTree(graceMs?: number): void {
+    const sup = this.entry.supervisor;
+    if (sup === undefined) return;
+    const target = {
+      supervisor: sup,
+      markerVariable: this.ctx.settings.markerVariable,
+      marker: this.entry.marker,
+    };
+    killJobTree(target, { graceMs: this.grace(graceMs), log: this.log }).catch((err: unknown) =>
+      this.log.error({ err }, 'kill failed'),
+    );
+  }
+
+  private note(type: string, message: string): void {
+    this.entry.history.push({ type, atMs: Date.now(), message });
+  }
+
+  /** Journal writes of one job are serialised, so a later state never lands before an earlier one. */
+  private save(): Promise<void> {
+    this.saving = this.saving.then(() => this.ctx.journal.put(this.entry));
+    return this.saving;
+  }
+
+  private async moveTo(state: LocalState, message: string): Promise<void> {
+    this.entry.state = state;
+    this.note(state, message);
+    await this.save();
+  }
+
+  private async runFresh(): Promise<JobResult> {
+    const spec = this.entry.spec;
+    const signal = this.abort.signal;
+    let cwd: string;
+    try {
+      // A staging interrupted by a restart left a partial directory; no payload ever used it.
+      rmSync(this.paths.root, { recursive: true, force: true });
+      await this.moveTo('staging', 'installing the sandbox and inputs');
+      this.ctx.emit(this.key, {
+        $case: 'staging',
+        staging: { message: 'installing the sandbox and inputs' },
+      });
+      if (spec.sandbox !== undefined && spec.sandbox.url !== '') {
+        this.sandbox = await this.ctx.sandboxes.install(
+          {
+            url: spec.sandbox.url,
+            ...(spec.sandbox.sha256 ? { sha256: spec.sandbox.sha256 } : {}),
+          },
+          signal,
+        );
+        this.entry.sandboxDigest = this.sandbox.digest;
+      }
+      cwd = prepareJobDir(this.paths, this.sandbox?.dir, spec.runDir);
+      await stageIn(spec.inputs, cwd, {
+        localDirs: this.ctx.settings.localInputDirs,
+        download: this.ctx.download,
+        log: this.log,
+        signal,
+      });
+      signal.throwIfAborted();
+    } catch (err) {
+      const setupFailure: Failure = toFailure(err);
+      return this.finish(
+        {
+          exit: 'not-started',
+          ...(this.entry.kill ? { kill: this.entry.kill } : { setupFailure }),
+        },
+        undefined,
+      );
+    }
+    const env = payloadEnv({
+      agentEnv: this.ctx.agentEnv,
+      passEnv: this.ctx.settings.passEnv,
+      spec,
+      ...(this.sandbox ? { sandboxDir: this.sandbox.dir } : {}),
+      cwd,
+      markerVariable: this.ctx.settings.markerVariable,
+      marker: this.entry.marker,
+    });
+    const argv = payloadArgv(spec, this.paths, this.ctx.python);
+    // Durable before the spawn: a restarted agent that finds `starting` knows a payload may exist.
+    await this.moveTo('starting', 'starting the payload');
+    let child: ChildProcess;
+    try {
+      const started = await startSupervised({
+        perl: this.ctx.perl,
+        statusFile: this.paths.status,
+        argv,
+        cwd,
+        env,
+        stdoutFile: this.paths.stdout,
+        stderrFile: this.paths.stderr,
+      });
+      child = started.child;
+      this.entry.supervisor = {
+        pid: started.pid,
+        startTicks: started.startTicks,
+        startedAtMs: Date.now(),
+      };
+    } catch (err) {
+      return this.finish({ exit: 'not-started', setupFailure: toFailure(err) }, cwd);
+    }
+    await this.moveTo('running', `supervisor pid ${this.entry.supervisor.pid}`);
+    this.ctx.emit(this.key, { $case: 'running', running: { pid: this.entry.supervisor.pid } });
+    if (this.entry.kill !== undefined) this.killTree();
+    return this.supervise(cwd, child);
+  }
+
+  private async resume(): Promise<JobResult> {
+    const entry = this.entry;
+    if (entry.result !== undefined) return entry.result;
+    if (entry.sandboxDigest !== undefined)
+      this.sandbox = this.ctx.sandboxes.reference(entry.sandboxDigest);
+    const cwd =
+      entry.spec.runDir === '' ? this.paths.work : `${this.paths.work}/${entry.spec.runDir}`;
+    switch (entry.state) {
+      case 'accepted':
+      case 'staging':
+        // Nothing was spawned before `starting` was journaled: staging starts over.
+        this.note('resumed', 'staging interrupted by an agent restart; starting over');
+        return this.runFresh();
+      case 'starting': {
+        // The spawn may or may not have happened. Adopt a live supervisor; never start another.
+        const found = processesByMarker(this.ctx.settings.markerVariable).get(entry.marker) ?? [];
+        const leader = found.find((p) => p.pid === p.session);
+        if (leader !== undefined) {
+          entry.supervisor = {
+            pid: leader.pid,
+            startTicks: leader.startTicks,
+            startedAtMs: entry.acceptedAtMs,
+          };
+          await this.moveTo('running', `adopted supervisor pid ${leader.pid} after a restart`);
+          return this.supervise(cwd, undefined);
+        }
+        if (existsSync(this.paths.status)) {
+          entry.supervisor = { pid: 0, startTicks: -1, startedAtMs: entry.acceptedAtMs };
+          return this.supervise(cwd, undefined);
+        }
+        if (found.length > 0) this.killTree();
+        return this.finish({ exit: 'vanished' }, cwd);
+      }
+      default:
+        this.note('resumed', 're-attached after an agent restart');
+        if (entry.kill !== undefined) this.killTree();
+        return this.supervise(cwd, undefined);
+    }
+  }
+
+  /** Watches limits until the supervisor ends, then finishes the job. */
+  private async supervise(cwd: string, child: ChildProcess | undefined): Promise<JobResult> {
+    const sup = this.entry.supervisor;
+    if (sup === undefined) throw new Error('supervise() without a supervisor');
+    const spec = this.entry.spec;
+    const s = this.ctx.settings;
+    const walltimeS = [spec.limits?.walltimeS ?? 0, s.maxWalltimeS].filter((v) => v > 0);
+    if (walltimeS.length > 0) {
+      const leftMs = sup.startedAtMs + Math.min(...walltimeS) * 1000 - Date.now();
+      const timer = setTimeout(
+        () => void this.kill(KillReason.WALLTIME, `after ${Math.min(...walltimeS)} s`),
+        Math.max(0, leftMs),
+      );
+      this.cleanups.push(() => clearTimeout(timer));
+    }
+    const heartbeat = setInterval(() => {
+      this.ctx.emit(this.key, {
+        $case: 'heartbeat',
+        heartbeat: {
+          usage: {
+            cpuTimeMs: 0,
+            wallTimeMs: Date.now() - sup.startedAtMs,
+            maxRssBytes: this.peakRssBytes,
+          },
+        },
+      });
+    }, s.heartbeatIntervalMs);
+    this.cleanups.push(() => clearInterval(heartbeat));
+    if (sup.startTicks >= 0) {
+      const unwatch = this.ctx.monitor.watch(
+        {
+          sessionId: sup.pid,
+          startTicks: sup.startTicks,
+          stdoutFile: this.paths.stdout,
+          stderrFile: this.paths.stderr,
+        },
+        (sample) => this.onSample(sample),
+      );
+      this.cleanups.push(unwatch);
+    }
+    const exit = await waitForSupervisor(
+      sup,
+      this.paths.status,
+      child === undefined ? {} : { child },
+    );
+    this.cleanups.splice(0).forEach((fn) => {
+      fn();
+    });
+    this.ctx.emit(this.key, { $case: 'finishing', finishing: {} });
+    // Grandchildren may outlive the payload (holding its stdout): none of the job may remain.
+    await killJobTree(
+      { supervisor: sup, markerVariable: s.markerVariable, marker: this.entry.marker },
+      { graceMs: 0, log: this.log },
+    );
+    return this.finish({ exit, ...(this.entry.kill ? { kill: this.entry.kill } : {}) }, cwd);
+  }
+
+  private onSample(sample: Sample): void {
+    this.peakRssBytes = Math.max(this.peakRssBytes, sample.rssBytes);
+    const s = this.ctx.settings;
+    const limitsMb = [this.entry.spec.limits?.memoryMb ?? 0, s.maxMemoryMb].filter((v) => v > 0);
+    if (limitsMb.length > 0 && sample.rssBytes > Math.min(...limitsMb) * 1024 * 1024) {
+      void this.kill(
+        KillReason.MEMORY,
+        `resident memory ${Math.round(sample.rssBytes / 1048576)} MB over the ${Math.min(...limitsMb)} MB limit`,
+      );
+    }
+    const biggest = Math.max(sample.stdoutBytes, sample.stderrBytes);
+    if (biggest > s.maxLogBytes && !this.logWarned) {
+      this.logWarned = true;
+      this.log.warn(
+        { capBytes: s.maxLogBytes },
+        'payload log passed its cap; the rest is neither shipped nor archived',
+      );
+      this.note('log-truncated', `log passed ${s.maxLogBytes} bytes`);
+    }
+    if (biggest > 2 * s.maxLogBytes)
+      void this.kill(KillReason.LOG_TOO_LARGE, `a log passed ${2 * s.maxLogBytes} bytes`);
+  }
+
+  private errorDiag(): string {
+    const error = readHead(this.paths.error, 64 * 1024);
+    if (error !== '') {
+      try {
+        return (JSON.parse(error) as { last_line?: string }).last_line ?? '';
+      } catch {}
+    }
+    return readTail(this.paths.stderr, 500).trim();
+  }
+
+  private async finish(outcome: Outcome, cwd: string | undefined): Promise<JobResult> {
+    const spec = this.entry.spec;
+    const exit: SupervisorExit | undefined =
+      typeof outcome.exit === 'object' ? outcome.exit : undefined;
+    const ran = exit !== undefined || outcome.exit === 'vanished';
+    let outputs: JobResult['outputs'] = [];
+    const preliminary = decideFailure(outcome);
+    if (preliminary === undefined && cwd !== undefined) {
+      const collected = await collectOutputs(spec.outputs, cwd, this.ctx.settings.maxOutputBytes);
+      outputs = collected.outputs;
+      if (collected.problem) outcome.outputProblem = toFailure(collected.problem);
+    }
+    const failure = decideFailure(outcome);
+    const startedAtMs = this.entry.supervisor?.startedAtMs ?? 0;
+    const endedAtMs = exit?.endedAtMs ?? Date.now();
+    const result: JobResult = {
+      key: this.key,
+      ...(exit?.exitCode !== undefined ? { exitCode: exit.exitCode } : {}),
+      signal: exit?.signal ?? '',
+      failure,
+      killReason: this.entry.kill?.reason ?? KillReason.UNSPECIFIED,
+      usage: {
+        cpuTimeMs: exit?.cpuTimeMs ?? 0,
+        wallTimeMs: startedAtMs > 0 ? endedAtMs - startedAtMs : 0,
+        maxRssBytes: this.peakRssBytes,
+      },
+      returnValueJson: failure === undefined ? readReturnValue(this.paths.result) : '',
+      outputs,
+      log: undefined,
+      startedAtMs,
+      endedAtMs,
+      errorDiag: ran && failure !== undefined ? this.errorDiag() : '',
+    };
+    if (failure !== undefined)
+      this.log.info({ code: FailureCode[failure.code], reason: failure.message }, 'job failed');
+    if (spec.log !== undefined && existsSync(this.paths.root)) {
+      try {
+        result.log = await writeLogArchive({
+          log: spec.log,
+          stdoutFile: this.paths.stdout,
+          stderrFile: this.paths.stderr,
+          maxLogBytes: this.ctx.settings.maxLogBytes,
+          record: { key: this.key, history: this.entry.history, result: { ...result, failure } },
+          ...(this.sandbox?.buildLogPath ? { buildLogFile: this.sandbox.buildLogPath } : {}),
+          stagingDir: this.paths.logStaging,
+          destDir: this.paths.root,
+        });
+      } catch (err) {
+        this.log.error({ err }, 'cannot write the log tarball');
+      }
+    }
+    this.entry.result = result;
+    await this.moveTo('exited', failure === undefined ? 'finished' : `failed: ${failure.message}`);
+    this.ctx.emit(this.key, { $case: 'result', result });
+    return result;
+  }
+
+  private cleanup(): void {
+    for (const fn of this.cleanups.splice(0)) fn();
+    this.sandbox?.release();
+    this.sandbox = undefined;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Starting a payload under supervisor.pl and learning how it ended. The supervisor is the leader
+ * of a new session and process group (spawn `detached`), so the agent can die and come back while
+ * the payload runs on; the payload's stdout and stderr are files, not pipes through the agent
+ * (a pipe blocks the payload when the agent stalls and loses output when it dies).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { FailureCode, PgcError } from '../../shared/errors.js';
+import { assetPath } from '../../shared/package-info.js';
+import { isRunning, readStat } from './proc.js';
+
+export const SUPERVISOR_SCRIPT = assetPath('agent/runner/supervisor.pl');
+
+/** A process by identity: a pid alone may be reused after the process ends. */
+export interface ProcessIdentity {
+  pid: number;
+  startTicks: number;
+}
+
+export interface SupervisorExit {
+  /** Undefined when the payload was ended by a signal. */
+  exitCode?: number;
+  signal?: NodeJS.Signals;
+  cpuTimeMs: number;
+  endedAtMs: number;
+}
+
+export interface StartOptions {
+  perl: string;
+  statusFile: string;
+  /** The payload's program and arguments (no shell involved unless the program is a shell). */
+  argv: readonly string[];
+  cwd: string;
+  env: Record<string, string>;
+  stdoutFile: string;
+  stderrFile: string;
+}
+
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
+  Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
+);
+
+export interface Started extends ProcessIdentity {
+  child: ChildProcess;
+}
+
+/** Spawns the supervisor with the payload; resolves once it runs (its identity is known). */
+export async function startSupervised(options: StartOptions): Promise<Started> {
+  const out = openSync(options.stdoutFile, 'a', 0o600);
+  const err = openSync(options.stderrFile, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(options.perl, [SUPERVISOR_SCRIPT, options.statusFile, ...options.argv], {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ['ignore', out, err],
+    });
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+  const pid = await new Promise<number>((resolve, reject) => {
+    child.once('spawn', () => resolve(child.pid as number));
+    child.once('error', (e) =>
+      reject(
+        new PgcError(
+          FailureCode.INTERNAL,
+          `cannot start the payload supervisor (${options.perl}): ${e.message}`,
+          { cause: e },
+        ),
+      ),
+    );
+  });
+  const stat = readStat(pid);
+  if (stat === undefined) {
+    // It already ended (e.g. an immediate exit): its start time no longer matters, only its file.
+    return { pid, startTicks: -1, child };
+  }
+  return { pid, startTicks: stat.startTicks, child };
+}
+
+/** Reads the status file the supervisor leaves; undefined if there is none (yet). */
+export function readSupervisorExit(statusFile: string): SupervisorExit | undefined {
+  if (!existsSync(statusFile)) return undefined;
+  const raw = JSON.parse(readFileSync(statusFile, 'utf8')) as {
+    exit: number | null;
+    signal: number | null;
+    cpu_user_s: number;
+    cpu_sys_s: number;
+    ended_at_s: number;
+  };
+  const exit: SupervisorExit = {
+    cpuTimeMs: Math.round((raw.cpu_user_s + raw.cpu_sys_s) * 1000),
+    endedAtMs: Math.round(raw.ended_at_s * 1000),
+  };
+  if (raw.exit !== null) exit.exitCode = raw.exit;
+  if (raw.signal !== null) exit.signal = SIGNAL_NAMES.get(raw.signal) ?? 'SIGKILL';
+  return exit;
+}
+
+/**
+ * Waits until the supervisor has ended: resolves with the payload's exit, or with 'vanished' when
+ * the supervisor ended without writing one (it was SIGKILLed). Works for the agent's own child
+ * (its 'exit' event) and for a supervisor adopted after an agent restart (polled by identity).
+ */
+export function waitForSupervisor(
+  identity: ProcessIdentity,
+  statusFile: string,
+  options: { child?: ChildProcess; pollMs?: number; signal?: AbortSignal } = {},
+): Promise<SupervisorExit | 'vanished'> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (): void => {
+      clearInterval(timer);
+      resolve(readSupervisorExit(statusFile) ?? 'vanished');
+    };
+    const gone = (): boolean =>
+      identity.startTicks < 0 || !isRunning(identity.pid, identity.startTicks);
+    if (
+      options.child !== undefined &&
+      options.child.exitCode === null &&
+      options.child.signalCode === null
+    ) {
+      options.child.once('exit', settle);
+      return;
+    }
+    if (gone()) return settle();
+    timer = setInterval(() => {
+      if (gone()) settle();
+    }, options.pollMs ?? 200);
+  });
+}
