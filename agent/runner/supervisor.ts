@@ -5,7 +5,7 @@
  * (a pipe blocks the payload when the agent stalls and loses output when it dies).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { FailureCode, PgcError } from '../../shared/errors.js';
 import { assetPath } from '../../shared/package-info.js';
@@ -90,11 +90,11 @@ export function readSupervisorExit(statusFile: string): SupervisorExit | undefin
     signal: number | null;
     cpu_user_s: number;
     cpu_sys_s: number;
-    ended_at_s: number;
   };
   const exit: SupervisorExit = {
     cpuTimeMs: Math.round((raw.cpu_user_s + raw.cpu_sys_s) * 1000),
-    endedAtMs: Math.round(raw.ended_at_s * 1000),
+    // Written (renamed into place) right after the payload ended.
+    endedAtMs: Math.round(statSync(statusFile).mtimeMs),
   };
   if (raw.exit !== null) exit.exitCode = raw.exit;
   if (raw.signal !== null) exit.signal = SIGNAL_NAMES.get(raw.signal) ?? 'SIGKILL';
