@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { PACKAGE_VERSION } from '../shared/package-info.js';
+import { type AgentExecFlags, runAgentExec } from './commands/agent-exec.js';
 import { type PandaSimFlags, parseMs, parseSeconds, runPandaSim } from './commands/panda-sim.js';
 import { runSubmit, type SubmitFlags } from './commands/submit.js';
 import { NotLandedError } from './errors.js';
@@ -70,7 +71,9 @@ export function buildProgram(io: CliIo): Command {
     .addOption(logLevelOption())
     .action(notLanded('control run', ISSUES.endToEnd));
 
-  const agent = program.command('agent').description('the endpoint agent (agent run, agent init)');
+  const agent = program
+    .command('agent')
+    .description('the endpoint agent (agent run, agent init, agent exec)');
   agent
     .command('run')
     .description('run an agent: connect to the control plane and run the jobs it dispatches')
@@ -102,6 +105,24 @@ export function buildProgram(io: CliIo): Command {
     .option('-o, --output <file>', 'where to write the configuration', 'agent.yaml')
     .option('--force', 'overwrite an existing file')
     .action(notLanded('agent init', ISSUES.demo));
+  agent
+    .command('exec')
+    .description(
+      'run job specs (JSON) on this machine without a control plane; print each result as a JSON line',
+    )
+    .argument(
+      '[specs...]',
+      'JobSpec JSON files; none: only re-attach to the jobs of a previous run',
+    )
+    .option('--config <file>', 'YAML configuration file')
+    .option('--endpoint <id>', 'endpoint id of this agent')
+    .option(
+      '--state-dir <dir>',
+      'where the agent keeps its state (default ~/.pgc/agent/<endpoint>)',
+    )
+    .option('--python <path>', 'Python interpreter for function payloads')
+    .addOption(logLevelOption())
+    .action((specs: string[], flags: AgentExecFlags) => runAgentExec(specs, flags, io));
 
   program
     .command('panda-sim')

@@ -26,7 +26,7 @@ describe('pgc', () => {
     expect(run.code).toBe(0);
     for (const name of TOP_LEVEL) expect(run.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     expect(run.stdout).toContain('control run');
-    expect(run.stdout).toContain('agent run, agent init');
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain('agent run, agent init, agent exec');
   });
 
   it('prints the package version', async () => {
