@@ -14,11 +14,11 @@ import type { JobSpec } from '../shared/gen/pgc/v1/job.js';
 import { attemptId, validateJobKey } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { Journal, type JournalEntry, type LocalState } from './journal.js';
+import { processesByMarker } from './proc.js';
 import { resolveInterpreter } from './runner/interpreter.js';
 import { JobRunner, type RunnerSettings, type SandboxProvider } from './runner/job-runner.js';
 import { killJobTree } from './runner/kill.js';
 import { ResourceMonitor } from './runner/monitor.js';
-import { processesByMarker } from './runner/proc.js';
 import type { Download } from './runner/stage-in.js';
 
 export const MARKER_VARIABLE = 'PGC_JOB_MARKER';

@@ -19,6 +19,7 @@ import type { JobEvent } from '../../shared/gen/pgc/v1/events.js';
 import type { JobResult } from '../../shared/gen/pgc/v1/job.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Journal, JournalEntry, LocalState } from '../journal.js';
+import { processesByMarker } from '../proc.js';
 import { readHead, readReturnValue, readTail } from './file-ends.js';
 import { type JobPaths, jobPaths, prepareJobDir } from './job-dir.js';
 import { decideFailure, type Outcome } from './job-result.js';
@@ -27,7 +28,6 @@ import { writeLogArchive } from './log-archive.js';
 import type { ResourceMonitor, Sample } from './monitor.js';
 import { collectOutputs } from './outputs.js';
 import { payloadArgv, payloadEnv } from './payload-argv.js';
-import { processesByMarker } from './proc.js';
 import { type Download, stageIn } from './stage-in.js';
 import { type SupervisorExit, startSupervised, waitForSupervisor } from './supervisor.js';
 

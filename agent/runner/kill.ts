@@ -7,7 +7,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.js';
-import { isRunning, type ProcStat, processesByMarker, scanProcesses } from './proc.js';
+import { isRunning, type ProcStat, processesByMarker, scanProcesses } from '../proc.js';
 import type { ProcessIdentity } from './supervisor.js';
 
 export interface KillTarget {

@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import type { Logger } from '../../shared/logger.js';
-import { type ProcStat, scanProcesses } from './proc.js';
+import { type ProcStat, scanProcesses } from '../proc.js';
 
 export interface WatchTarget {
   sessionId: number;

@@ -9,7 +9,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs
 import { constants } from 'node:os';
 import { FailureCode, PgcError } from '../../shared/errors.js';
 import { assetPath } from '../../shared/package-info.js';
-import { isRunning, readStat } from './proc.js';
+import { isRunning, readStat } from '../proc.js';
 
 export const SUPERVISOR_SCRIPT = assetPath('agent/runner/supervisor.pl');
 

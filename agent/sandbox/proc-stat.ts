@@ -5,18 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { parseStat } from '../proc.js';
 
-/** Field 22 of a /proc/<pid>/stat line. The command name (field 2) may hold spaces and ')'. */
+/** Field 22 of a /proc/<pid>/stat line, as text (the lock file stores it so). */
 export function parseStartTime(statLine: string): string | undefined {
-  const close = statLine.lastIndexOf(')');
-  if (close < 0) return undefined;
-  // Fields after the name start at field 3 (state); field 22 is the 20th of them.
-  const fields = statLine
-    .slice(close + 1)
-    .trim()
-    .split(/\s+/);
-  const value = fields[19];
-  return value !== undefined && /^\d+$/.test(value) ? value : undefined;
+  const ticks = parseStat(0, statLine)?.startTicks;
+  return ticks !== undefined && Number.isInteger(ticks) && ticks >= 0 ? String(ticks) : undefined;
 }
 
 let ownStartTime: string | undefined;

@@ -1,10 +1,11 @@
 /** Builds a real agent core for tests: its own state directory, real sandbox store, python3, perl. */
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AgentCore, type AgentCoreOptions } from '../../agent/agent-core.js';
 import { downloadToFile, SandboxManager } from '../../agent/sandbox/sandbox-manager.js';
 import type { JobKey } from '../../shared/gen/pgc/v1/common.js';
 import type { JobEvent } from '../../shared/gen/pgc/v1/events.js';
-import type { JobSpec } from '../../shared/gen/pgc/v1/job.js';
+import type { JobSpec, OutputInfo } from '../../shared/gen/pgc/v1/job.js';
 import { silentLogger } from '../../shared/logger.js';
 
 export interface TestAgent extends AsyncDisposable {
@@ -93,4 +94,16 @@ export function testSpec(overrides: Partial<JobSpec> = {}): JobSpec {
 /** A command payload spec. */
 export function commandSpec(command: string, overrides: Partial<JobSpec> = {}): JobSpec {
   return testSpec({ payload: { $case: 'command', command: { command } }, ...overrides });
+}
+
+/** The local path of an output or log the agent collected (empty when it has none). */
+export function pathOf(info: OutputInfo | undefined): string {
+  const where = info?.location?.where;
+  return where?.$case === 'path' ? where.path : '';
+}
+
+/** adler32 of a file as Python's zlib computes it: the independent reference for ours. */
+export function pythonAdler32(path: string): string {
+  const code = 'import sys, zlib; print("%08x" % zlib.adler32(open(sys.argv[1], "rb").read()))';
+  return execFileSync('python3', ['-c', code, path], { encoding: 'utf8' }).trim();
 }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MARKER_VARIABLE } from '../../../agent/agent-core.js';
-import { processesByMarker } from '../../../agent/runner/proc.js';
+import { processesByMarker } from '../../../agent/proc.js';
 import { JobSpec } from '../../../shared/gen/pgc/v1/job.js';
 import { commandSpec } from '../../harness/agent.js';
 import { isAlive, PAYLOAD_FIXTURE } from '../../harness/payload.js';

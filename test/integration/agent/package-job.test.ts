@@ -16,18 +16,11 @@ import { FailureCode } from '../../../shared/errors.js';
 import { silentLogger } from '../../../shared/logger.js';
 import { buildJobPars } from '../../../sim/job-template.js';
 import type { PandaSim } from '../../../sim/server.js';
-import { openTestAgent } from '../../harness/agent.js';
+import { openTestAgent, pathOf, pythonAdler32 } from '../../harness/agent.js';
 import { defineJobs, postMultipart, startSim } from '../../harness/sim.js';
 import { tempDir } from '../../harness/temp.js';
 
 const PACKAGE = fileURLToPath(new URL('../../fixtures/packages/training', import.meta.url));
-const pythonAdler32 = (path: string): string =>
-  execFileSync(
-    'python3',
-    ['-c', 'import sys, zlib; print("%08x" % zlib.adler32(open(sys.argv[1], "rb").read()))', path],
-    { encoding: 'utf8' },
-  ).trim();
-
 describe('a multi-module user package run by the agent core', () => {
   let sim: PandaSim;
   let dir: ReturnType<typeof tempDir>;
@@ -112,22 +105,15 @@ describe('a multi-module user package run by the agent core', () => {
     });
     expect(result.outputs.map((o) => o.localName)).toEqual(['out.dat', 'output.tar.gz']);
     for (const output of result.outputs) {
-      const where = output.location?.where;
-      const path = where?.$case === 'path' ? where.path : '';
+      const path = pathOf(output);
       expect(output.adler32, output.localName).toBe(pythonAdler32(path));
       expect(output.sizeBytes).toBe(readFileSync(path).length);
     }
     // out.dat received str() of the return value, as in the 2023 integration.
-    const outDat = result.outputs[0]?.location?.where;
-    expect(readFileSync(outDat?.$case === 'path' ? outDat.path : '', 'utf8')).toBe(
+    expect(readFileSync(pathOf(result.outputs[0]), 'utf8')).toBe(
       "{'loss': 25.25, 'epochs': 2, 'history': [50.5, 25.25]}",
     );
-    const members = execFileSync('tar', [
-      'tzf',
-      result.outputs[1]?.location?.where?.$case === 'path'
-        ? result.outputs[1].location.where.path
-        : '',
-    ]).toString();
+    const members = execFileSync('tar', ['tzf', pathOf(result.outputs[1])]).toString();
     expect(members.trim()).toBe('metrics.txt');
   });
 

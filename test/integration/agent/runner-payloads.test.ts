@@ -4,17 +4,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FailureCode } from '../../../shared/errors.js';
 import { KillReason } from '../../../shared/gen/pgc/v1/common.js';
-import { commandSpec, openTestAgent, testSpec } from '../../harness/agent.js';
+import {
+  commandSpec,
+  openTestAgent,
+  pathOf,
+  pythonAdler32,
+  testSpec,
+} from '../../harness/agent.js';
 import { isAlive, PAYLOAD_FIXTURE, payloadPattern } from '../../harness/payload.js';
 import { tempDir } from '../../harness/temp.js';
 import { waitFor } from '../../harness/wait.js';
-
-const pythonAdler32 = (path: string): string =>
-  execFileSync(
-    'python3',
-    ['-c', 'import sys, zlib; print("%08x" % zlib.adler32(open(sys.argv[1], "rb").read()))', path],
-    { encoding: 'utf8' },
-  ).trim();
 
 function fixture(flags: string): string {
   return `python3 ${PAYLOAD_FIXTURE} ${flags}`;
@@ -44,13 +43,11 @@ describe('agent core runs payloads', () => {
     expect(result.exitCode).toBe(0);
     const [out] = result.outputs;
     expect(out?.sizeBytes).toBe(100_000);
-    const where = out?.location?.where;
-    const path = where?.$case === 'path' ? where.path : '';
+    const path = pathOf(out);
     expect(out?.adler32).toBe(pythonAdler32(path));
     expect(readFileSync(path).equals(payloadPattern(100_000))).toBe(true);
     // The log tarball holds stdout and stderr exactly, and the agent's record.
-    const logPath =
-      result.log?.location?.where?.$case === 'path' ? result.log.location.where.path : '';
+    const logPath = pathOf(result.log);
     expect(result.log?.lfn).toBe('user.t.log.tgz');
     const listing = execFileSync('tar', ['tzf', logPath], { encoding: 'utf8' });
     expect(listing).toMatch(/stdout\.txt/);
@@ -107,10 +104,7 @@ describe('agent core runs payloads', () => {
     expect(result.failure).toBeUndefined();
     expect(JSON.parse(result.returnValueJson)).toEqual({ sum: 7, cwd_ok: true });
     // The 2023 integration wrote str(return value) into the first declared output.
-    const where = result.outputs[0]?.location?.where;
-    expect(readFileSync(where?.$case === 'path' ? where.path : '', 'utf8')).toBe(
-      "{'sum': 7, 'cwd_ok': True}",
-    );
+    expect(readFileSync(pathOf(result.outputs[0]), 'utf8')).toBe("{'sum': 7, 'cwd_ok': True}");
   });
 
   it('reports a function exception with its last line and the traceback in stderr', async () => {
@@ -131,8 +125,7 @@ describe('agent core runs payloads', () => {
     const result = await (await agent.core.run(spec)).done;
     expect(result.failure?.code).toBe(FailureCode.NONZERO_EXIT);
     expect(result.errorDiag).toBe('ZeroDivisionError: division by zero');
-    const logPath =
-      result.log?.location?.where?.$case === 'path' ? result.log.location.where.path : '';
+    const logPath = pathOf(result.log);
     const stderr = execFileSync('tar', ['xzOf', logPath, '--wildcards', '*/stderr.txt'], {
       encoding: 'utf8',
     });
@@ -237,8 +230,7 @@ describe('agent core runs payloads', () => {
     });
     const result = await (await agent.core.run(spec)).done;
     expect(result.failure).toBeUndefined();
-    const logPath =
-      result.log?.location?.where?.$case === 'path' ? result.log.location.where.path : '';
+    const logPath = pathOf(result.log);
     const stdout = execFileSync('tar', ['xzOf', logPath, '--wildcards', '*/stdout.txt']);
     expect(stdout.subarray(0, 100_000).equals(payloadPattern(100_000))).toBe(true);
     expect(stdout.subarray(100_000).toString()).toBe('\n[pgc: truncated at 100000 bytes]\n');
