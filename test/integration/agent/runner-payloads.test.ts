@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolveInterpreter } from '../../../agent/runner/interpreter.js';
 import { FailureCode } from '../../../shared/errors.js';
 import { KillReason } from '../../../shared/gen/pgc/v1/common.js';
 import {
@@ -254,5 +255,17 @@ describe('agent core runs payloads', () => {
     const result = await (await agent.core.run(commandSpec(`ln -s ${secret} o`, { outputs }))).done;
     expect(result.outputs).toEqual([]);
     expect(result.failure?.code).toBe(FailureCode.OUTPUT_MISSING);
+  });
+
+  it('resolves the configured interpreter once to its real binary, and refuses one that cannot run', async () => {
+    const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+      encoding: 'utf8',
+    }).trim();
+    const interpreter = await resolveInterpreter('python3', process.env);
+    expect(interpreter.path).toBe(real);
+    expect(interpreter.version).toMatch(/^3\.\d+\.\d+/);
+    await expect(resolveInterpreter('/nonexistent/python', process.env)).rejects.toThrow(
+      /python interpreter "\/nonexistent\/python" cannot be run/,
+    );
   });
 });
