@@ -12,6 +12,7 @@ import { type JobKey, KillReason } from '../shared/gen/pgc/v1/common.js';
 import type { JobEvent } from '../shared/gen/pgc/v1/events.js';
 import type { JobSpec } from '../shared/gen/pgc/v1/job.js';
 import { attemptId, validateJobKey } from '../shared/ids.js';
+import { EVENT_RANK } from '../shared/job-events.js';
 import type { Logger } from '../shared/logger.js';
 import { Journal, type JournalEntry, type LocalState } from './journal.js';
 import { processesByMarker } from './proc.js';
@@ -54,7 +55,6 @@ function findPerl(env: Readonly<Record<string, string | undefined>>): string {
 
 export class AgentCore {
   private readonly runners = new Map<string, JobRunner>();
-  private readonly seqs = new Map<string, number>();
 
   private constructor(
     private readonly options: AgentCoreOptions,
@@ -136,16 +136,14 @@ export class AgentCore {
   }
 
   private emit(key: JobKey, body: NonNullable<JobEvent['body']>): void {
-    const id = attemptId(key);
-    const seq = (this.seqs.get(id) ?? 0) + 1;
-    this.seqs.set(id, seq);
-    this.options.onEvent?.({
+    const event = {
       endpointId: this.options.endpointId,
       key,
-      seq,
+      seq: EVENT_RANK[body.$case],
       atMs: Date.now(),
       body,
-    });
+    };
+    this.options.onEvent?.(event);
   }
 
   /**

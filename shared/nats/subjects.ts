@@ -70,7 +70,8 @@ export function natsNames(prefix: string = DEFAULT_PREFIX): NatsNames {
  * so an agent that retries after a lost ack cannot create a second event.
  */
 export const messageIds = {
-  event: (key: JobKey, seq: number): string => `evt.${attemptId(key)}.${seq}`,
+  /** `what` names the event within its attempt: `running`, `heartbeat.<atMs>`, … */
+  event: (key: JobKey, what: string | number): string => `evt.${attemptId(key)}.${what}`,
   log: (key: JobKey, stream: LogStream, seq: number): string =>
     `log.${attemptId(key)}.${stream}.${seq}`,
   command: (commandId: string): string => `cmd.${commandId}`,

@@ -54,15 +54,17 @@ export function logStreamToJSON(object: LogStream): string {
 
 /**
  * Published by agents on <prefix>.evt.<endpoint>.<pandaId> (JetStream). The Nats-Msg-Id is
- * built from (pandaId, attemptNr, seq), so a retried publish is deduplicated by the server.
+ * built from the attempt and the event (shared/job-events.ts), so a retried or re-emitted event
+ * is deduplicated by the server and applying one twice is harmless.
  */
 export interface JobEvent {
   endpointId: string;
   key?:
     | JobKey
     | undefined;
-  /** per attempt, from 1, never reused */
+  /** the event's rank in the attempt's life: accepted 1, staging 2, */
   seq: number;
+  /** running and heartbeat 3, finishing 4, result 5 */
   atMs: number;
   body?:
     | { $case: "accepted"; accepted: JobAccepted }
