@@ -55,6 +55,8 @@ function findPerl(env: Readonly<Record<string, string | undefined>>): string {
 
 export class AgentCore {
   private readonly runners = new Map<string, JobRunner>();
+  /** Attempts delivered before this process started: listed in Hello, never run again. */
+  private readonly published = new Map<string, { key: JobKey; state: LocalState }>();
 
   private constructor(
     private readonly options: AgentCoreOptions,
@@ -88,7 +90,10 @@ export class AgentCore {
     const entries = await journal.all();
     await core.killOrphans(entries);
     for (const entry of entries) {
-      if (entry.state === 'published') continue;
+      if (entry.state === 'published') {
+        core.published.set(attemptId(entry.key), { key: entry.key, state: entry.state });
+        continue;
+      }
       core.runners.set(attemptId(entry.key), JobRunner.resume(core.context(), entry));
     }
     log.info({ resumed: core.runners.size }, 'agent core open');
@@ -155,7 +160,7 @@ export class AgentCore {
     const id = attemptId(key);
     const existing = this.runners.get(id);
     if (existing !== undefined) return existing;
-    if ((await this.journal.get(key)) !== undefined) {
+    if (this.published.has(id) || (await this.journal.get(key)) !== undefined) {
       throw new PgcError(
         FailureCode.FAILED_PRECONDITION,
         `attempt ${key.pandaId}/${key.attemptNr} already ran here`,
@@ -189,15 +194,44 @@ export class AgentCore {
     graceMs?: number,
   ): Promise<'killed' | 'already-final' | 'unknown'> {
     const runner = this.runners.get(attemptId(key));
-    if (runner === undefined) return 'unknown';
+    if (runner === undefined)
+      return this.published.has(attemptId(key)) ? 'already-final' : 'unknown';
     if (runner.state === 'exited' || runner.state === 'published') return 'already-final';
     await runner.kill(reason, message, graceMs);
     return 'killed';
   }
 
-  /** Every attempt this agent holds, with its local state. */
+  /** Records a kill request and starts it; resolves once the request is journaled. */
+  async requestKill(
+    key: JobKey,
+    reason: KillReason,
+    message = '',
+    graceMs?: number,
+  ): Promise<'requested' | 'already-final' | 'unknown'> {
+    const runner = this.runners.get(attemptId(key));
+    if (runner === undefined)
+      return this.published.has(attemptId(key)) ? 'already-final' : 'unknown';
+    return (await runner.requestKill(reason, message, graceMs)) ? 'requested' : 'already-final';
+  }
+
+  /** Records that an attempt's result reached its destination. */
+  async markPublished(key: JobKey): Promise<void> {
+    const runner = this.runners.get(attemptId(key));
+    if (runner === undefined || runner.state === 'published') return;
+    await runner.markPublished();
+  }
+
+  /** Every attempt this agent holds, with its local state (delivered ones included). */
   attempts(): Array<{ key: JobKey; state: LocalState }> {
-    return [...this.runners.values()].map((r) => ({ key: r.key, state: r.state }));
+    const live = [...this.runners.values()].map((r) => ({ key: r.key, state: r.state }));
+    return [...live, ...this.published.values()];
+  }
+
+  /** Runners of jobs that have not ended (their slots and memory are in use). */
+  active(): JobRunner[] {
+    return [...this.runners.values()].filter(
+      (r) => r.state !== 'exited' && r.state !== 'published',
+    );
   }
 
   /**

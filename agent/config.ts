@@ -42,6 +42,33 @@ export const agentSandboxSchema = z.strictObject({
   buildTimeoutMs: positive().default(1_800_000).describe('deadline of the build command'),
 });
 
+export const agentNatsSchema = z.strictObject({
+  url: z
+    .string()
+    .min(1)
+    .default('nats://127.0.0.1:4222')
+    .describe('NATS server URL(s), comma-separated'),
+  prefix: z
+    .string()
+    .regex(ID_PATTERN)
+    .default('pgc')
+    .describe('subject prefix shared with the control plane'),
+  user: z.string().optional().describe('NATS user name'),
+  password: z
+    .string()
+    .optional()
+    .describe('NATS password (prefer a file readable only by the agent)'),
+});
+
+export const agentTlsSchema = z.strictObject({
+  caFile: z.string().optional().describe("CA the control plane's certificate must chain to"),
+  certFile: z
+    .string()
+    .optional()
+    .describe("this agent's certificate (its CN/SAN is its endpoint id under mutual TLS)"),
+  keyFile: z.string().optional().describe("this agent's private key (mode 0600)"),
+});
+
 export const agentSchema = z.strictObject({
   endpointId: z
     .string()
@@ -99,6 +126,26 @@ export const agentSchema = z.strictObject({
     .default(false)
     .describe('allow the state directory on NFS/GPFS/Lustre (LevelDB locking is unreliable there)'),
   sandbox: agentSandboxSchema.prefault({}),
+  server: z
+    .string()
+    .min(1)
+    .default('127.0.0.1:7800')
+    .describe('control-plane gRPC address (host:port)')
+    .meta({ env: 'PGC_ADDR' }),
+  queues: z
+    .array(z.string().regex(ID_PATTERN))
+    .default([])
+    .describe('PanDA queues this endpoint offers to serve'),
+  slots: positive().default(8).describe('job slots; a job takes coreCount of them'),
+  memoryMb: nonNegative()
+    .default(0)
+    .describe("memory jobs may reserve in total (0: half of this host's memory)"),
+  insecure: z
+    .boolean()
+    .default(false)
+    .describe('allow plaintext gRPC to a non-loopback control plane'),
+  nats: agentNatsSchema.prefault({}),
+  tls: agentTlsSchema.prefault({}),
 });
 
 export type AgentConfig = z.infer<typeof agentSchema>;

@@ -16,7 +16,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { FailureCode, PgcError, toFailure } from '../../shared/errors.js';
 import { type Failure, type JobKey, KillReason } from '../../shared/gen/pgc/v1/common.js';
 import type { JobEvent } from '../../shared/gen/pgc/v1/events.js';
-import type { JobResult } from '../../shared/gen/pgc/v1/job.js';
+import type { JobResult, JobSpec } from '../../shared/gen/pgc/v1/job.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Journal, JournalEntry, LocalState } from '../journal.js';
 import { processesByMarker } from '../proc.js';
@@ -119,21 +119,37 @@ export class JobRunner {
     return this.entry.state;
   }
 
-  /** Requests a kill; resolves when nothing of the job is left and its result is recorded. No-op once the job ended. */
-  async kill(reason: KillReason, message = '', graceMs?: number): Promise<void> {
+  get spec(): JobSpec {
+    return this.entry.spec;
+  }
+
+  /** The supervisor's pid once the payload runs. */
+  get pid(): number | undefined {
+    return this.entry.supervisor?.pid;
+  }
+
+  /**
+   * Records a kill request (journaled, so a restarted agent carries it on) and starts the kill;
+   * resolves once it is recorded. False when the job had already ended or is being killed.
+   */
+  async requestKill(reason: KillReason, message = '', graceMs?: number): Promise<boolean> {
     if (
       this.entry.state === 'exited' ||
       this.entry.state === 'published' ||
       this.entry.kill !== undefined
-    ) {
-      await this.done.catch(() => {});
-      return;
-    }
+    )
+      return false;
     this.entry.kill = { reason, message, atMs: Date.now() };
     this.note('kill-requested', `${KillReason[reason]}${message ? `: ${message}` : ''}`);
     await this.save();
     this.abort.abort(new PgcError(FailureCode.CANCELLED, `killed (${KillReason[reason]})`));
     this.killTree(graceMs);
+    return true;
+  }
+
+  /** Kills the job; resolves when nothing of it is left and its result is recorded. No-op once it ended. */
+  async kill(reason: KillReason, message = '', graceMs?: number): Promise<void> {
+    await this.requestKill(reason, message, graceMs);
     await this.done.catch(() => {});
   }
 
@@ -262,7 +278,15 @@ export class JobRunner {
 
   private async resume(): Promise<JobResult> {
     const entry = this.entry;
-    if (entry.result !== undefined) return entry.result;
+    // Announce again where the job stands: an event lost in the crash is delivered now, and one
+    // already delivered is dropped as a duplicate (same message id).
+    if (entry.result !== undefined) {
+      this.ctx.emit(this.key, { $case: 'result', result: entry.result });
+      return entry.result;
+    }
+    if (entry.state === 'running' && entry.supervisor !== undefined) {
+      this.ctx.emit(this.key, { $case: 'running', running: { pid: entry.supervisor.pid } });
+    }
     if (entry.sandboxDigest !== undefined)
       this.sandbox = this.ctx.sandboxes.reference(entry.sandboxDigest);
     const cwd =

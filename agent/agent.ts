@@ -1,0 +1,239 @@
+/**
+ * An agent: the core (journal, sandboxes, supervised payloads), its outbox of events to
+ * JetStream, its command consumer and its gRPC session with the control plane, wired together.
+ * The core opens first, so payloads are supervised even while NATS or the control plane are away.
+ *
+ *   starting → running → stopping → stopped      (a second stop() while stopping waits for the first)
+ */
+import { randomUUID } from 'node:crypto';
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { describeError } from '../shared/errors.js';
+import { KillReason } from '../shared/gen/pgc/v1/common.js';
+import type { JobSpec } from '../shared/gen/pgc/v1/job.js';
+import { attemptId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import { connectNats } from '../shared/nats/connect.js';
+import { natsNames } from '../shared/nats/subjects.js';
+import { PACKAGE_VERSION } from '../shared/package-info.js';
+import { grpcChannelCredentials, loadTlsMaterial } from '../shared/tls.js';
+import { AgentCore } from './agent-core.js';
+import { capacityOf, refusal } from './capacity.js';
+import { CommandConsumer } from './command-consumer.js';
+import type { AgentConfig } from './config.js';
+import { EventOutbox } from './event-outbox.js';
+import { downloadToFile, SandboxManager } from './sandbox/sandbox-manager.js';
+import { AgentSession } from './session.js';
+
+export type AgentState = 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface AgentDeps {
+  log: Logger;
+  env: Readonly<Record<string, string | undefined>>;
+  stateDir: string;
+}
+
+export class Agent {
+  private state: AgentState = 'starting';
+  private nc: NatsConnection | undefined;
+  private commands: CommandConsumer | undefined;
+  private session: AgentSession | undefined;
+  private readonly reserved = new Map<string, JobSpec>();
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly config: AgentConfig,
+    private readonly deps: AgentDeps,
+    private readonly sandboxes: SandboxManager,
+    private readonly outbox: EventOutbox,
+    private readonly core: AgentCore,
+  ) {}
+
+  static async start(config: AgentConfig, deps: AgentDeps): Promise<Agent> {
+    const log = deps.log;
+    const names = natsNames(config.nats.prefix);
+    const tls = loadTlsMaterial(config.tls);
+    const credentials = grpcChannelCredentials(config.server, tls, config.insecure);
+    const sandboxes = await SandboxManager.open({
+      root: join(deps.stateDir, 'sandbox'),
+      log,
+      allowHosts: config.sandbox.allowHosts,
+      quotaBytes: config.sandbox.quotaBytes,
+      fetchTimeoutMs: config.sandbox.fetchTimeoutMs,
+      maxDownloadBytes: config.sandbox.maxDownloadBytes,
+      maxExtractedBytes: config.sandbox.maxExtractedBytes,
+      maxEntries: config.sandbox.maxEntries,
+      extractTimeoutMs: config.sandbox.extractTimeoutMs,
+      ...(config.sandbox.buildCommand
+        ? {
+            build: {
+              command: config.sandbox.buildCommand,
+              timeoutMs: config.sandbox.buildTimeoutMs,
+            },
+          }
+        : {}),
+    });
+    let core: AgentCore | undefined;
+    const sessionRef: { current?: AgentSession } = {};
+    const outbox = await EventOutbox.open(join(deps.stateDir, 'outbox'), {
+      log,
+      names,
+      onResultPublished: async (key) => core?.markPublished(key),
+    });
+    core = await AgentCore.open({
+      endpointId: config.endpointId,
+      stateDir: deps.stateDir,
+      log,
+      agentEnv: deps.env,
+      python: config.python,
+      sandboxes,
+      download: (url, dest, signal) =>
+        downloadToFile(url, dest, {
+          what: 'input',
+          allowHosts: config.sandbox.allowHosts,
+          timeoutMs: config.sandbox.fetchTimeoutMs,
+          maxBytes: config.sandbox.maxDownloadBytes,
+          log,
+          ...(signal ? { signal } : {}),
+        }),
+      settings: {
+        maxLogBytes: config.maxLogBytes,
+        killGraceMs: config.killGraceMs,
+        maxKillGraceMs: config.maxKillGraceMs,
+        maxWalltimeS: config.maxWalltimeS,
+        maxMemoryMb: config.maxMemoryMb,
+        maxOutputBytes: config.maxOutputBytes,
+        localInputDirs: config.inputDirs,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        passEnv: config.passEnv,
+      },
+      monitorIntervalMs: config.monitorIntervalMs,
+      allowNetworkFilesystem: config.allowNetworkFilesystem,
+      // Resumed jobs announce themselves while the core opens, before the agent object exists.
+      onEvent: (event) => {
+        outbox
+          .append(event)
+          .catch((err: unknown) =>
+            log.error({ err: describeError(err) }, 'cannot store a job event'),
+          );
+        if (event.body?.$case === 'result') sessionRef.current?.sendCapacity();
+      },
+    });
+    const agent: Agent = new Agent(config, deps, sandboxes, outbox, core);
+    agent.session = new AgentSession({
+      address: config.server,
+      credentials,
+      endpointId: config.endpointId,
+      agentVersion: PACKAGE_VERSION,
+      instanceId: randomUUID(),
+      queues: config.queues,
+      core,
+      capacity: () => agent.capacity(),
+      admit: (spec) => agent.admit(spec),
+      admitted: (spec) =>
+        agent.reserved.delete(attemptId(spec.key ?? { pandaId: 0, attemptNr: 0 })),
+      log,
+      onWelcome: () => agent.commands?.poke(),
+    });
+    sessionRef.current = agent.session;
+    agent.session.start();
+    void agent.connectNats(names);
+    agent.state = 'running';
+    log.info(
+      {
+        endpointId: config.endpointId,
+        server: config.server,
+        queues: config.queues,
+        slots: config.slots,
+      },
+      'agent started',
+    );
+    return agent;
+  }
+
+  /** NATS in the background: payloads do not wait for it, and the outbox keeps events meanwhile. */
+  private async connectNats(names: ReturnType<typeof natsNames>): Promise<void> {
+    const { config, deps } = this;
+    try {
+      const nc = await connectNats({
+        servers: config.nats.url.split(',').map((s) => s.trim()),
+        name: `pgc-agent ${config.endpointId}`,
+        log: deps.log.child({ component: 'nats' }),
+        inboxPrefix: names.agentInboxPrefix(config.endpointId),
+        ...(config.nats.user ? { user: config.nats.user, pass: config.nats.password } : {}),
+      });
+      if (this.state !== 'running') {
+        await nc.close();
+        return;
+      }
+      this.nc = nc;
+      this.outbox.start(jetstream(nc));
+      this.commands = new CommandConsumer({
+        nc,
+        names,
+        endpointId: config.endpointId,
+        core: this.core,
+        log: deps.log,
+      });
+      this.commands.start();
+    } catch (err) {
+      deps.log.error({ err: describeError(err) }, 'cannot connect to NATS');
+    }
+  }
+
+  private limits(): { slots: number; memoryMb: number } {
+    const memoryMb =
+      this.config.memoryMb > 0 ? this.config.memoryMb : Math.floor(totalmem() / 1024 / 1024 / 2);
+    return { slots: this.config.slots, memoryMb };
+  }
+
+  capacity() {
+    const active = [...this.core.active().map((r) => r.spec), ...this.reserved.values()];
+    return capacityOf(this.limits(), active, this.state !== 'running');
+  }
+
+  private admit(spec: JobSpec): string | undefined {
+    const why = refusal(this.capacity(), spec);
+    if (why === undefined)
+      this.reserved.set(attemptId(spec.key ?? { pandaId: 0, attemptNr: 0 }), spec);
+    return why;
+  }
+
+  get current(): AgentState {
+    return this.state;
+  }
+
+  /**
+   * Stops the agent. Payloads keep running and are re-attached by the next start (agent shutdown
+   * is not job kill), unless `cancelJobs`: then they are killed first and their results published.
+   */
+  stop(options: { cancelJobs?: boolean } = {}): Promise<void> {
+    this.stopping ??= this.shutdown(options.cancelJobs ?? false);
+    return this.stopping;
+  }
+
+  /** Kills every running job (agent-shutdown reason); used on a second stop signal. */
+  async killAll(): Promise<void> {
+    await Promise.all(this.core.active().map((r) => r.kill(KillReason.AGENT_SHUTDOWN)));
+  }
+
+  private async shutdown(cancelJobs: boolean): Promise<void> {
+    this.state = 'stopping';
+    await this.session?.stop();
+    if (cancelJobs)
+      await Promise.all(this.core.active().map((r) => r.kill(KillReason.AGENT_SHUTDOWN)));
+    await this.commands?.stop();
+    await this.outbox.close();
+    await this.nc?.close().catch(() => {});
+    await this.core.close();
+    await this.sandboxes.close();
+    this.state = 'stopped';
+    this.deps.log.info(
+      cancelJobs
+        ? 'agent stopped; its jobs were killed'
+        : 'agent stopped; running payloads carry on',
+    );
+  }
+}
