@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { PACKAGE_VERSION } from '../shared/package-info.js';
 import { type AgentExecFlags, runAgentExec } from './commands/agent-exec.js';
+import { type AgentRunFlags, runAgent } from './commands/agent-run.js';
 import { type PandaSimFlags, parseMs, parseSeconds, runPandaSim } from './commands/panda-sim.js';
 import { runSubmit, type SubmitFlags } from './commands/submit.js';
 import { NotLandedError } from './errors.js';
@@ -80,12 +81,10 @@ export function buildProgram(io: CliIo): Command {
     .option('--config <file>', 'YAML configuration file')
     .option('--endpoint <id>', 'endpoint id of this agent, e.g. bnl-gc-01')
     .option('--queue <name>', 'PanDA queue this endpoint serves (repeatable)', collect)
-    .addOption(
-      new Option('--server <host:port>', 'control-plane gRPC address').default(
-        env.PGC_ADDR ?? DEFAULT_ADDR,
-      ),
-    )
-    .addOption(new Option('--nats <url>', 'NATS server URL').env('PGC_NATS_URL'))
+    // Defaults and environment variables of these come from the config schema (agent/config.ts),
+    // so that a config file can set them: flag > env > file > default.
+    .option('--server <host:port>', `control-plane gRPC address (env PGC_ADDR, default ${DEFAULT_ADDR})`)
+    .option('--nats <url>', 'NATS server URL (env PGC_NATS_URL, default nats://127.0.0.1:4222)')
     .option('--slots <n>', 'job slots (a job takes coreCount slots); default 8', parsePositiveInt)
     .option(
       '--state-dir <dir>',
@@ -93,7 +92,7 @@ export function buildProgram(io: CliIo): Command {
     )
     .option('--insecure', 'allow plaintext gRPC to a non-loopback address')
     .addOption(logLevelOption())
-    .action(notLanded('agent run', ISSUES.endToEnd));
+    .action((flags: AgentRunFlags) => runAgent(flags, io));
   agent
     .command('init')
     .description('write a starter agent configuration from flags, non-interactively')
