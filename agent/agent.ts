@@ -191,7 +191,7 @@ export class Agent {
 
   capacity() {
     const active = [...this.core.active().map((r) => r.spec), ...this.reserved.values()];
-    return capacityOf(this.limits(), active, this.state !== 'running');
+    return capacityOf(this.limits(), active, this.state === 'stopping' || this.state === 'stopped');
   }
 
   private admit(spec: JobSpec): string | undefined {

@@ -1,0 +1,164 @@
+/**
+ * The whole system for end-to-end tests, each part a real process where the issue says so: a
+ * nats-server, the PanDA simulator (in the test process, inspected through its /sim/ API), the
+ * control plane (`pgc control run`) and agents (`pgc agent run`). Every part can be crashed and
+ * restarted; logs go to files in the test's directory.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { MARKER_VARIABLE } from '../../agent/agent-core.js';
+import { processesByMarker } from '../../agent/proc.js';
+import type { LocalNatsServer } from '../../shared/nats/local-server.js';
+import type { PandaSim } from '../../sim/server.js';
+import type { SimTimeouts } from '../../sim/timeouts.js';
+import { startNats } from './nats.js';
+import { PgcProcess } from './process.js';
+import { startSim } from './sim.js';
+
+export interface AgentSpec {
+  endpointId: string;
+  queues: string[];
+  slots?: number;
+  env?: Record<string, string>;
+}
+
+export interface SystemOptions {
+  dir: string;
+  queues: string[];
+  agents: AgentSpec[];
+  /** Control-plane settings (control/config.ts keys), written to its YAML config file. */
+  control?: Record<string, unknown>;
+  simTimeouts?: Partial<SimTimeouts>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class TestSystem implements AsyncDisposable {
+  readonly agents = new Map<string, PgcProcess>();
+
+  private constructor(
+    readonly dir: string,
+    readonly nats: LocalNatsServer,
+    readonly sim: PandaSim,
+    readonly control: PgcProcess,
+    readonly controlAddress: string,
+  ) {}
+
+  static async start(options: SystemOptions): Promise<TestSystem> {
+    const { dir } = options;
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    const nats = await startNats({ storeDir: join(dir, 'nats') });
+    const sim = await startSim({
+      cacheDir: join(dir, 'sim'),
+      ...(options.simTimeouts ? { timeouts: options.simTimeouts } : {}),
+    });
+    const address = `127.0.0.1:${await freePort()}`;
+    const configFile = join(dir, 'control.yaml');
+    writeFileSync(
+      configFile,
+      stringify({
+        queues: options.queues,
+        listen: address,
+        stateDir: join(dir, 'control-state'),
+        metricsListen: '',
+        panda: { url: sim.url },
+        nats: { url: nats.url },
+        ...options.control,
+      }),
+    );
+    const control = new PgcProcess(
+      'control',
+      ['control', 'run', '--config', configFile, '--log-level', 'info'],
+      {},
+      join(dir, 'logs', 'control.log'),
+    );
+    const system = new TestSystem(dir, nats, sim, control, address);
+    control.start();
+    for (const agent of options.agents) system.addAgent(agent);
+    return system;
+  }
+
+  addAgent(spec: AgentSpec): PgcProcess {
+    const args = [
+      'agent',
+      'run',
+      '--endpoint',
+      spec.endpointId,
+      '--server',
+      this.controlAddress,
+      '--nats',
+      this.nats.url,
+      '--state-dir',
+      join(this.dir, `agent-${spec.endpointId}`),
+      '--slots',
+      String(spec.slots ?? 8),
+      '--log-level',
+      'info',
+    ];
+    for (const q of spec.queues) args.push('--queue', q);
+    const agent = new PgcProcess(
+      spec.endpointId,
+      args,
+      { PGC_HEARTBEAT_INTERVAL_MS: '5000', ...spec.env },
+      join(this.dir, 'logs', `agent-${spec.endpointId}.log`),
+    );
+    agent.start();
+    this.agents.set(spec.endpointId, agent);
+    return agent;
+  }
+
+  agent(endpointId: string): PgcProcess {
+    const agent = this.agents.get(endpointId);
+    if (agent === undefined) throw new Error(`no agent ${endpointId}`);
+    return agent;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all([...this.agents.values()].map((a) => a.dispose()));
+    await this.control.dispose();
+    await this.sim.close();
+    await this.nats.dispose();
+  }
+}
+
+/**
+ * Watches payload processes (by their marker) across every agent of an endpoint prefix list and
+ * records the largest number of live supervisors any attempt ever had: I1 says at most one.
+ */
+export function watchDoubleRuns(
+  endpoints: readonly string[],
+  intervalMs = 100,
+): { stop: () => number; samples: () => number } {
+  let max = 0;
+  let samples = 0;
+  const timer = setInterval(() => {
+    const perAttempt = new Map<string, number>();
+    for (const [marker, procs] of processesByMarker(MARKER_VARIABLE)) {
+      const [endpoint, attempt] = marker.split('/');
+      if (endpoint === undefined || attempt === undefined || !endpoints.includes(endpoint))
+        continue;
+      const supervisors = procs.filter((p) => p.pid === p.session).length;
+      perAttempt.set(attempt, (perAttempt.get(attempt) ?? 0) + supervisors);
+    }
+    for (const n of perAttempt.values()) max = Math.max(max, n);
+    samples++;
+  }, intervalMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return max;
+    },
+    samples: () => samples,
+  };
+}
