@@ -109,7 +109,9 @@ export class AgentSession {
       if (err.code !== status.CANCELLED)
         this.log.warn({ err: err.message }, 'control-plane stream failed');
     });
-    stream.on('close', () => this.onClosed(stream));
+    // grpc-js ends every call with exactly one 'status' event (after 'error', if any); 'close'
+    // is not emitted reliably by client streams.
+    stream.on('status', () => this.onClosed(stream));
     this.write({
       body: {
         $case: 'hello',
@@ -238,7 +240,7 @@ export class AgentSession {
     const stream = this.stream;
     this.stream = undefined;
     if (stream !== undefined) {
-      const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+      const closed = new Promise<void>((resolve) => stream.once('status', () => resolve()));
       stream.end();
       stream.cancel();
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
