@@ -55,6 +55,7 @@ function findPerl(env: Readonly<Record<string, string | undefined>>): string {
 
 export class AgentCore {
   private readonly runners = new Map<string, JobRunner>();
+  private readonly starting = new Map<string, Promise<JobRunner>>();
   /** Attempts delivered before this process started: listed in Hello, never run again. */
   private readonly published = new Map<string, { key: JobKey; state: LocalState }>();
 
@@ -160,6 +161,16 @@ export class AgentCore {
     const id = attemptId(key);
     const existing = this.runners.get(id);
     if (existing !== undefined) return existing;
+    // Two dispatches of one attempt arriving together must not both pass the checks below
+    // before either is recorded (I1): the second waits for the first.
+    const starting = this.starting.get(id);
+    if (starting !== undefined) return starting;
+    const started = this.startNew(key, id, spec).finally(() => this.starting.delete(id));
+    this.starting.set(id, started);
+    return started;
+  }
+
+  private async startNew(key: JobKey, id: string, spec: JobSpec): Promise<JobRunner> {
     if (this.published.has(id) || (await this.journal.get(key)) !== undefined) {
       throw new PgcError(
         FailureCode.FAILED_PRECONDITION,

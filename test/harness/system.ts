@@ -133,32 +133,33 @@ export class TestSystem implements AsyncDisposable {
 }
 
 /**
- * Watches payload processes (by their marker) across every agent of an endpoint prefix list and
- * records the largest number of live supervisors any attempt ever had: I1 says at most one.
+ * Watches payload processes (by their marker) across the agents of the given endpoints and
+ * records every moment an attempt had more than one live supervisor: I1 says that never happens.
  */
 export function watchDoubleRuns(
   endpoints: readonly string[],
   intervalMs = 100,
-): { stop: () => number; samples: () => number } {
-  let max = 0;
-  let samples = 0;
+): { stop: () => string[] } {
+  const violations: string[] = [];
   const timer = setInterval(() => {
-    const perAttempt = new Map<string, number>();
+    const perAttempt = new Map<string, string[]>();
     for (const [marker, procs] of processesByMarker(MARKER_VARIABLE)) {
       const [endpoint, attempt] = marker.split('/');
       if (endpoint === undefined || attempt === undefined || !endpoints.includes(endpoint))
         continue;
-      const supervisors = procs.filter((p) => p.pid === p.session).length;
-      perAttempt.set(attempt, (perAttempt.get(attempt) ?? 0) + supervisors);
+      for (const p of procs)
+        if (p.pid === p.session)
+          perAttempt.set(attempt, [...(perAttempt.get(attempt) ?? []), `${marker} pid ${p.pid}`]);
     }
-    for (const n of perAttempt.values()) max = Math.max(max, n);
-    samples++;
+    for (const [attempt, supervisors] of perAttempt) {
+      if (supervisors.length > 1 && violations.length < 20)
+        violations.push(`${attempt}: ${supervisors.join(', ')}`);
+    }
   }, intervalMs);
   return {
     stop: () => {
       clearInterval(timer);
-      return max;
+      return violations;
     },
-    samples: () => samples,
   };
 }

@@ -268,4 +268,14 @@ describe('agent core runs payloads', () => {
       /python interpreter "\/nonexistent\/python" cannot be run/,
     );
   });
+
+  it('starts one payload when the same attempt is run twice at once', async () => {
+    using dir = tempDir();
+    await using agent = await openTestAgent(dir.path);
+    const spec = commandSpec(`exec ${fixture('--run-ms 300')}`);
+    const [a, b] = await Promise.all([agent.core.run(spec), agent.core.run(spec)]);
+    expect(a).toBe(b);
+    await a.done;
+    expect(agent.events.filter((e) => e.body?.$case === 'running')).toHaveLength(1);
+  });
 });
