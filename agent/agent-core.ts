@@ -17,7 +17,12 @@ import type { Logger } from '../shared/logger.js';
 import { Journal, type JournalEntry, type LocalState } from './journal.js';
 import { processesByMarker } from './proc.js';
 import { resolveInterpreter } from './runner/interpreter.js';
-import { JobRunner, type RunnerSettings, type SandboxProvider } from './runner/job-runner.js';
+import {
+  type FaultPoint,
+  JobRunner,
+  type RunnerSettings,
+  type SandboxProvider,
+} from './runner/job-runner.js';
 import { killJobTree } from './runner/kill.js';
 import { ResourceMonitor } from './runner/monitor.js';
 import type { Download } from './runner/stage-in.js';
@@ -37,6 +42,8 @@ export interface AgentCoreOptions {
   allowNetworkFilesystem?: boolean;
   /** Every job event, in order per attempt. */
   onEvent?: (event: JobEvent) => void;
+  /** Test hook: the runner calls it at crash-sensitive points (see FaultPoint). */
+  fault?: (point: FaultPoint) => void;
 }
 
 function findPerl(env: Readonly<Record<string, string | undefined>>): string {
@@ -138,6 +145,7 @@ export class AgentCore {
       settings: { ...this.options.settings, markerVariable: MARKER_VARIABLE },
       log: this.options.log,
       emit: (key: JobKey, body: NonNullable<JobEvent['body']>) => this.emit(key, body),
+      ...(this.options.fault ? { fault: this.options.fault } : {}),
     };
   }
 

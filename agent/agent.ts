@@ -24,6 +24,7 @@ import { capacityOf, refusal } from './capacity.js';
 import { CommandConsumer } from './command-consumer.js';
 import type { AgentConfig } from './config.js';
 import { EventOutbox } from './event-outbox.js';
+import type { FaultPoint } from './runner/job-runner.js';
 import { downloadToFile, SandboxManager } from './sandbox/sandbox-manager.js';
 import { AgentSession } from './session.js';
 
@@ -33,6 +34,8 @@ export interface AgentDeps {
   log: Logger;
   env: Readonly<Record<string, string | undefined>>;
   stateDir: string;
+  /** Test hook passed to the core (cli/fault-injection.ts). */
+  fault?: (point: FaultPoint) => void;
 }
 
 export class Agent {
@@ -111,6 +114,7 @@ export class Agent {
       },
       monitorIntervalMs: config.monitorIntervalMs,
       allowNetworkFilesystem: config.allowNetworkFilesystem,
+      ...(deps.fault ? { fault: deps.fault } : {}),
       // Resumed jobs announce themselves while the core opens, before the agent object exists.
       onEvent: (event) => {
         outbox

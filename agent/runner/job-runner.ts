@@ -29,7 +29,12 @@ import type { ResourceMonitor, Sample } from './monitor.js';
 import { collectOutputs } from './outputs.js';
 import { payloadArgv, payloadEnv } from './payload-argv.js';
 import { type Download, stageIn } from './stage-in.js';
-import { type SupervisorExit, startSupervised, waitForSupervisor } from './supervisor.js';
+import {
+  type SupervisorExit,
+  startedFile,
+  startSupervised,
+  waitForSupervisor,
+} from './supervisor.js';
 
 export interface InstalledSandboxRef {
   digest: string;
@@ -73,7 +78,12 @@ export interface RunnerContext {
   settings: RunnerSettings;
   log: Logger;
   emit(key: JobKey, body: NonNullable<JobEvent['body']>): void;
+  /** Test hook: called at the windows where a crash matters (RELIABILITY.md test 22). */
+  fault?: (point: FaultPoint) => void;
 }
+
+/** Where a crash of the agent is most dangerous for a job. */
+export type FaultPoint = 'before-spawn' | 'after-spawn' | 'after-exit' | 'after-result';
 
 export class JobRunner {
   readonly done: Promise<JobResult>;
@@ -238,6 +248,12 @@ export class JobRunner {
         undefined,
       );
     }
+    return this.spawn(cwd);
+  }
+
+  /** Journals `starting`, spawns the supervisor, journals `running`, then supervises. */
+  private async spawn(cwd: string): Promise<JobResult> {
+    const spec = this.entry.spec;
     const env = payloadEnv({
       agentEnv: this.ctx.agentEnv,
       passEnv: this.ctx.settings.passEnv,
@@ -250,6 +266,7 @@ export class JobRunner {
     const argv = payloadArgv(spec, this.paths, this.ctx.python);
     // Durable before the spawn: a restarted agent that finds `starting` knows a payload may exist.
     await this.moveTo('starting', 'starting the payload');
+    this.ctx.fault?.('before-spawn');
     let child: ChildProcess;
     try {
       const started = await startSupervised({
@@ -267,6 +284,7 @@ export class JobRunner {
         startTicks: started.startTicks,
         startedAtMs: Date.now(),
       };
+      this.ctx.fault?.('after-spawn');
     } catch (err) {
       return this.finish({ exit: 'not-started', setupFailure: toFailure(err) }, cwd);
     }
@@ -315,6 +333,16 @@ export class JobRunner {
           return this.supervise(cwd, undefined);
         }
         if (found.length > 0) this.killTree();
+        // The supervisor leaves `<status>.started` before it forks the payload: without it and
+        // without a live supervisor, no payload ever ran, and starting one now is the first copy.
+        if (
+          found.length === 0 &&
+          !existsSync(startedFile(this.paths.status)) &&
+          entry.kill === undefined
+        ) {
+          this.note('resumed', 'the agent stopped before the payload started; starting it now');
+          return this.spawn(cwd);
+        }
         return this.finish({ exit: 'vanished' }, cwd);
       }
       default:
@@ -369,6 +397,7 @@ export class JobRunner {
       this.paths.status,
       child === undefined ? {} : { child },
     );
+    this.ctx.fault?.('after-exit');
     this.cleanups.splice(0).forEach((fn) => {
       fn();
     });
@@ -467,6 +496,7 @@ export class JobRunner {
     }
     this.entry.result = result;
     await this.moveTo('exited', failure === undefined ? 'finished' : `failed: ${failure.message}`);
+    this.ctx.fault?.('after-result');
     this.ctx.emit(this.key, { $case: 'result', result });
     return result;
   }

@@ -24,6 +24,10 @@ die "usage: supervisor.pl <status-file> <program> [args...]\n" unless defined $s
 my $signalled = 0;
 $SIG{$_} = sub { $signalled++ } for qw(TERM INT HUP);
 
+# Proof, for an agent restarted while it was `starting` this job, that a payload may have run.
+open(my $started, '>', "$status_file.started") or die "supervisor: cannot write $status_file.started: $!\n";
+close($started);
+
 my $pid = fork();
 die "supervisor: fork failed: $!\n" unless defined $pid;
 if ($pid == 0) {

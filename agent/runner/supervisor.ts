@@ -82,6 +82,11 @@ export async function startSupervised(options: StartOptions): Promise<Started> {
   return { pid, startTicks: stat.startTicks, child };
 }
 
+/** The file the supervisor creates before it forks the payload: proof that a payload may have run. */
+export function startedFile(statusFile: string): string {
+  return `${statusFile}.started`;
+}
+
 /** Reads the status file the supervisor leaves; undefined if there is none (yet). */
 export function readSupervisorExit(statusFile: string): SupervisorExit | undefined {
   if (!existsSync(statusFile)) return undefined;

@@ -13,6 +13,7 @@ import { loadConfig } from '../../shared/config.js';
 import { JobResult, JobSpec } from '../../shared/gen/pgc/v1/job.js';
 import { createLogger, type LogLevel } from '../../shared/logger.js';
 import { UsageError } from '../errors.js';
+import { faultHook } from '../fault-injection.js';
 import type { CliIo } from '../program.js';
 
 export interface AgentExecFlags {
@@ -100,6 +101,7 @@ export async function runAgentExec(
     },
     monitorIntervalMs: config.monitorIntervalMs,
     allowNetworkFilesystem: config.allowNetworkFilesystem,
+    ...withFault(io.env),
   });
   for (const spec of specs) await core.run(spec);
 
@@ -134,4 +136,9 @@ export async function runAgentExec(
   await sandboxes.close();
   // Detached payloads keep running; nothing else may hold the process.
   process.exit(process.exitCode ?? 0);
+}
+
+function withFault(env: Readonly<Record<string, string | undefined>>) {
+  const fault = faultHook(env);
+  return fault ? { fault } : {};
 }

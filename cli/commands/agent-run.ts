@@ -9,6 +9,7 @@ import { agentSchema, defaultAgentStateDir } from '../../agent/config.js';
 import { loadConfig } from '../../shared/config.js';
 import { createLogger, type LogLevel } from '../../shared/logger.js';
 import { UsageError } from '../errors.js';
+import { faultHook } from '../fault-injection.js';
 import type { CliIo } from '../program.js';
 
 export interface AgentRunFlags {
@@ -24,8 +25,14 @@ export interface AgentRunFlags {
 }
 
 export async function runAgent(flags: AgentRunFlags, io: CliIo): Promise<void> {
-  if (flags.endpoint === undefined && flags.config === undefined && io.env.PGC_ENDPOINT === undefined) {
-    throw new UsageError('pgc agent run needs --endpoint ID (or a --config file naming endpointId)');
+  if (
+    flags.endpoint === undefined &&
+    flags.config === undefined &&
+    io.env.PGC_ENDPOINT === undefined
+  ) {
+    throw new UsageError(
+      'pgc agent run needs --endpoint ID (or a --config file naming endpointId)',
+    );
   }
   const config = loadConfig({
     schema: agentSchema,
@@ -41,8 +48,16 @@ export async function runAgent(flags: AgentRunFlags, io: CliIo): Promise<void> {
       nats: { url: flags.nats },
     },
   });
-  const log = createLogger({ name: 'pgc-agent', level: flags.logLevel, pretty: process.stderr.isTTY === true });
-  const agent = await Agent.start(config, { log, env: io.env, stateDir: config.stateDir ?? defaultAgentStateDir(config.endpointId) });
+  const log = createLogger({
+    name: 'pgc-agent',
+    level: flags.logLevel,
+    pretty: process.stderr.isTTY === true,
+  });
+  const agent = await Agent.start(config, {
+    log,
+    env: io.env,
+    stateDir: config.stateDir ?? defaultAgentStateDir(config.endpointId),
+  });
   await new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -1,4 +1,4 @@
-/** Temporary directories that remove themselves. */
+/** Temporary directories that remove themselves (kept, for reading logs, with PGC_KEEP_TEST_DIRS=1). */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,5 +9,9 @@ export interface TempDir extends Disposable {
 
 export function tempDir(prefix = 'pgc-test-'): TempDir {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+  const keep = process.env.PGC_KEEP_TEST_DIRS === '1';
+  return {
+    path,
+    [Symbol.dispose]: () => (keep ? undefined : rmSync(path, { recursive: true, force: true })),
+  };
 }
