@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { PACKAGE_VERSION } from '../shared/package-info.js';
 import { type AgentExecFlags, runAgentExec } from './commands/agent-exec.js';
 import { type AgentRunFlags, runAgent } from './commands/agent-run.js';
+import { type ControlRunFlags, runControl } from './commands/control-run.js';
 import { type PandaSimFlags, parseMs, parseSeconds, runPandaSim } from './commands/panda-sim.js';
 import { runSubmit, type SubmitFlags } from './commands/submit.js';
 import { NotLandedError } from './errors.js';
@@ -65,12 +66,18 @@ export function buildProgram(io: CliIo): Command {
     .addOption(
       new Option('--panda-url <url>', 'PanDA server or simulator URL').env('PGC_PANDA_URL'),
     )
+    .addOption(
+      new Option('--panda-token <token>', 'OIDC bearer token for PanDA').env('PGC_PANDA_TOKEN'),
+    )
     .addOption(new Option('--nats <url>', 'NATS server URL').env('PGC_NATS_URL'))
     .option('--state-dir <dir>', 'where the control plane keeps its state (default ~/.pgc/control)')
-    .option('--metrics-listen <host:port>', 'Prometheus /metrics address (default 127.0.0.1:9464)')
+    .option(
+      '--metrics-listen <host:port>',
+      'Prometheus /metrics address (default 127.0.0.1:9464; "" turns it off)',
+    )
     .option('--insecure', 'allow plaintext gRPC on a non-loopback address')
     .addOption(logLevelOption())
-    .action(notLanded('control run', ISSUES.endToEnd));
+    .action((flags: ControlRunFlags, command: Command) => runControl(flags, io, command));
 
   const agent = program
     .command('agent')
@@ -83,7 +90,10 @@ export function buildProgram(io: CliIo): Command {
     .option('--queue <name>', 'PanDA queue this endpoint serves (repeatable)', collect)
     // Defaults and environment variables of these come from the config schema (agent/config.ts),
     // so that a config file can set them: flag > env > file > default.
-    .option('--server <host:port>', `control-plane gRPC address (env PGC_ADDR, default ${DEFAULT_ADDR})`)
+    .option(
+      '--server <host:port>',
+      `control-plane gRPC address (env PGC_ADDR, default ${DEFAULT_ADDR})`,
+    )
     .option('--nats <url>', 'NATS server URL (env PGC_NATS_URL, default nats://127.0.0.1:4222)')
     .option('--slots <n>', 'job slots (a job takes coreCount slots); default 8', parsePositiveInt)
     .option(

@@ -35,11 +35,16 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** Members of the job's session or group started no earlier than its supervisor. */
-function members(target: KillTarget, table: readonly ProcStat[]): ProcStat[] {
-  const { pid, startTicks } = target.supervisor;
+export function treeMembers(supervisor: ProcessIdentity, table: readonly ProcStat[]): ProcStat[] {
+  const { pid, startTicks } = supervisor;
   // Without a known supervisor (pid 0: it ended before its identity was read) only the marker
   // finds the job; session 0 would be the kernel's threads.
   if (pid <= 1) return [];
+  // Linux does not reuse a pid while it is still a live session or group id, so processes in
+  // the job's session are ours even after the supervisor ended — unless the pid now names
+  // another process, whose session then is not ours (pids wrap at 32768 here).
+  const holder = table.find((p) => p.pid === pid);
+  if (holder !== undefined && holder.startTicks !== startTicks) return [];
   return table.filter(
     (p) =>
       (p.session === pid || p.pgrp === pid) && p.startTicks >= startTicks && p.pid !== process.pid,
@@ -48,7 +53,7 @@ function members(target: KillTarget, table: readonly ProcStat[]): ProcStat[] {
 
 function survivors(target: KillTarget, withMarker: boolean): ProcStat[] {
   const table = scanProcesses();
-  const found = new Map(members(target, table).map((p) => [p.pid, p]));
+  const found = new Map(treeMembers(target.supervisor, table).map((p) => [p.pid, p]));
   if (withMarker)
     for (const p of processesByMarker(target.markerVariable, table).get(target.marker) ?? [])
       found.set(p.pid, p);

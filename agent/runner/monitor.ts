@@ -64,6 +64,9 @@ export class ResourceMonitor {
       return;
     }
     for (const { target, onSample } of this.watchers) {
+      // A supervisor that ended and whose pid now names another process has no tree to measure.
+      const holder = table.find((p) => p.pid === target.sessionId);
+      if (holder !== undefined && holder.startTicks !== target.startTicks) continue;
       let rssBytes = 0;
       let processes = 0;
       for (const p of table) {

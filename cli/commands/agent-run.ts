@@ -53,10 +53,12 @@ export async function runAgent(flags: AgentRunFlags, io: CliIo): Promise<void> {
     level: flags.logLevel,
     pretty: process.stderr.isTTY === true,
   });
+  const fault = faultHook(io.env);
   const agent = await Agent.start(config, {
     log,
     env: io.env,
     stateDir: config.stateDir ?? defaultAgentStateDir(config.endpointId),
+    ...(fault ? { fault } : {}),
   });
   await new Promise<void>((resolve) => {
     let signals = 0;

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { E2E_ENDPOINTS, E2E_QUEUES, startE2E } from '../harness/e2e.js';
-import { getJob } from '../harness/sim.js';
+import { getJob, simApi } from '../harness/sim.js';
 import { type TestSystem, watchDoubleRuns } from '../harness/system.js';
 import { tempDir } from '../harness/temp.js';
 import { waitFor } from '../harness/wait.js';
@@ -53,6 +53,16 @@ async function runWithFault(fault: (system: TestSystem) => Promise<void>): Promi
 describe('end to end under faults', () => {
   it('survives the control plane being SIGKILLed and restarted', async () => {
     await runWithFault(async (system) => {
+      // A control plane killed while PanDA is handing it jobs loses that reply, and PanDA keeps
+      // those jobs in `sent` until its own 30-minute watchdog (Harvester has the same gap; no
+      // PanDA call lists the jobs sent to a client). So the kill lands while acquire_jobs hangs
+      // unprocessed; everything else is in flight: dispatches, events, reports.
+      await simApi(system.sim, 'POST', '/sim/faults', {
+        kind: 'hang',
+        durationMs: 4000,
+        pathPrefix: '/api/v1/pilot/acquire_jobs',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       await system.control.restart('SIGKILL');
     });
   }, 300_000);

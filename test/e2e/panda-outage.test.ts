@@ -4,7 +4,7 @@
  * end, and no job gets code 102 (RELIABILITY.md test 45).
  */
 import { describe, expect, it } from 'vitest';
-import { E2E_ENDPOINTS, E2E_QUEUES, startE2E } from '../harness/e2e.js';
+import { E2E_QUEUES, startE2E } from '../harness/e2e.js';
 import { simApi } from '../harness/sim.js';
 import { tempDir } from '../harness/temp.js';
 import { waitFor } from '../harness/wait.js';
@@ -30,19 +30,16 @@ describe('PanDA outage', () => {
       intervalMs: 500,
     });
 
+    // 500s for 15 s, then a hang for 15 s: the later fault wins while both are active, so the
+    // two are added together and leave no gap between them.
     const outageStart = Date.now();
+    await simApi(system.sim, 'POST', '/sim/faults', { kind: 'hang', durationMs: 30_000 });
     await simApi(system.sim, 'POST', '/sim/faults', { kind: 'http500', durationMs: 15_000 });
     // Jobs waiting in PanDA during the outage must not be acquired while it lasts.
     const during = await defineWorkload(system.sim, E2E_QUEUES, 20, 0.1, 1000);
-    await waitFor(() => Date.now() - outageStart >= 15_000, {
-      what: 'the 500s to end',
-      timeoutMs: 20_000,
-      intervalMs: 200,
-    });
-    await simApi(system.sim, 'POST', '/sim/faults', { kind: 'hang', durationMs: 15_000 });
     await waitFor(() => Date.now() - outageStart >= 30_000, {
-      what: 'the hang to end',
-      timeoutMs: 20_000,
+      what: 'the outage to end',
+      timeoutMs: 40_000,
       intervalMs: 200,
     });
     const outageEnd = Date.now();

@@ -1,0 +1,196 @@
+/**
+ * Sends queued jobs to agents (docs/protocol.md §3–4). A pass asks the scheduler for a plan and,
+ * for each assignment, binds and persists the record (`dispatched`) before the Dispatch goes on
+ * the stream, then waits for the ack with a deadline:
+ * - accepted → `accepted`; rejected → queued again, and not offered to that endpoint for a while;
+ * - no ack in time → the attempt stays bound (it may be running there) and the agent is asked
+ *   to reconcile; only its journal can release the attempt.
+ * Passes are coalesced: any number of kicks while a pass runs cause one more pass.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DispatchAck } from '../shared/gen/pgc/v1/gateway.js';
+import type { Logger } from '../shared/logger.js';
+import type { AgentSession } from './agent-session.js';
+import type { ControlStore } from './control-store.js';
+import type { EndpointRegistry } from './endpoint-registry.js';
+import { coresOf, type JobRecord, memoryOf, recordId } from './job-record.js';
+import { type Assignment, type QueuedJob, schedule } from './scheduler.js';
+
+export interface DispatcherOptions {
+  ackTimeoutMs: number;
+  rejectBackoffMs: number;
+  log: Logger;
+  now: () => number;
+}
+
+export function queuedJob(record: JobRecord): QueuedJob {
+  return {
+    key: record.key,
+    id: recordId(record.key),
+    queue: record.queue,
+    cores: coresOf(record),
+    memoryMb: memoryOf(record),
+  };
+}
+
+export class Dispatcher {
+  private scheduled = false;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private idle: Promise<void> = Promise.resolve();
+  /** job id → endpoint id → until when that endpoint is not offered the job again. */
+  private readonly rejected = new Map<string, Map<string, number>>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly store: ControlStore,
+    private readonly registry: EndpointRegistry,
+    private readonly options: DispatcherOptions,
+  ) {}
+
+  /** Something changed (a job queued, capacity freed, an endpoint came): plan again soon. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.idle = this.pass();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    await this.idle;
+  }
+
+  private async pass(): Promise<void> {
+    this.running = true;
+    try {
+      do {
+        this.again = false;
+        const plan = schedule(
+          this.store.queued().map(queuedJob),
+          this.registry.views(),
+          (jobId, endpointId) => this.isExcluded(jobId, endpointId),
+        );
+        for (const assignment of plan) {
+          if (this.stopped) return;
+          await this.dispatch(assignment);
+        }
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.options.log.error({ err }, 'dispatch pass failed; trying again on the next change');
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private isExcluded(jobId: string, endpointId: string): boolean {
+    const until = this.rejected.get(jobId)?.get(endpointId);
+    return until !== undefined && until > this.options.now();
+  }
+
+  private async dispatch({ job, endpointId }: Assignment): Promise<void> {
+    const session = this.registry.current(endpointId);
+    if (session === undefined || session.state !== 'live') return;
+    const dispatchId = randomUUID();
+    const result = await this.store.apply(job.key, {
+      type: 'dispatch',
+      at: this.options.now(),
+      endpointId,
+      dispatchId,
+    });
+    if (!result?.applied || result.record.spec === undefined) return;
+    const log = this.options.log.child({ pandaId: job.key.pandaId, endpointId });
+    // The record is bound and on disk; only now may the dispatch leave (protocol.md §3).
+    const sent =
+      session.state === 'live' &&
+      session.send({
+        body: { $case: 'dispatch', dispatch: { dispatchId, spec: result.record.spec } },
+      });
+    if (!sent) {
+      log.info('the stream closed before the dispatch could be sent; queued again');
+      await this.store.apply(job.key, {
+        type: 'dispatch-unsent',
+        at: this.options.now(),
+        dispatchId,
+      });
+      return;
+    }
+    log.info({ dispatchId, attemptNr: job.key.attemptNr }, 'dispatched');
+    session.expectAck(dispatchId, job.key, this.options.ackTimeoutMs, () => {
+      void this.ackTimedOut(session, dispatchId, job).catch((err: unknown) =>
+        log.error({ err }, 'recording a missing ack failed'),
+      );
+    });
+  }
+
+  private async ackTimedOut(
+    session: AgentSession,
+    dispatchId: string,
+    job: QueuedJob,
+  ): Promise<void> {
+    this.options.log.warn(
+      { pandaId: job.key.pandaId, endpointId: session.endpointId, dispatchId },
+      'no ack in time: the attempt stays bound; asking the agent to reconcile',
+    );
+    await this.store.apply(job.key, { type: 'ack-timeout', at: this.options.now(), dispatchId });
+    session.send({ body: { $case: 'reconcileRequest', reconcileRequest: {} } });
+  }
+
+  /** A DispatchAck from the agent of `session`. */
+  async onAck(session: AgentSession, ack: DispatchAck): Promise<void> {
+    const key = session.takeAck(ack.dispatchId) ?? ack.key;
+    if (key === undefined) return;
+    const at = this.options.now();
+    const endpointId = session.endpointId;
+    const log = this.options.log.child({ pandaId: key.pandaId, endpointId });
+    const outcome = ack.outcome;
+    if (outcome?.$case === 'rejected') {
+      const reason = outcome.rejected.reason?.message ?? 'no reason given';
+      const result = await this.store.apply(key, {
+        type: 'ack-rejected',
+        at,
+        endpointId,
+        dispatchId: ack.dispatchId,
+        reason,
+      });
+      if (result?.applied) {
+        log.info({ reason }, 'dispatch rejected; queued again');
+        const byEndpoint = this.rejected.get(recordId(key)) ?? new Map<string, number>();
+        byEndpoint.set(endpointId, at + this.options.rejectBackoffMs);
+        this.rejected.set(recordId(key), byEndpoint);
+        this.prune(at);
+        // When the exclusion ends the job may go there again, even if nothing else changes.
+        const timer = setTimeout(() => {
+          this.retryTimers.delete(timer);
+          this.kick();
+        }, this.options.rejectBackoffMs + 1);
+        this.retryTimers.add(timer);
+      }
+      return;
+    }
+    const result = await this.store.apply(key, {
+      type: 'ack-accepted',
+      at,
+      endpointId,
+      dispatchId: ack.dispatchId,
+    });
+    if (result?.applied) log.info('dispatch accepted');
+  }
+
+  private prune(now: number): void {
+    for (const [jobId, byEndpoint] of this.rejected) {
+      for (const [endpointId, until] of byEndpoint) if (until <= now) byEndpoint.delete(endpointId);
+      if (byEndpoint.size === 0) this.rejected.delete(jobId);
+    }
+  }
+}
