@@ -24,6 +24,7 @@ import {
   type SandboxProvider,
 } from './runner/job-runner.js';
 import { killJobTree } from './runner/kill.js';
+import { Launcher } from './runner/launcher.js';
 import { ResourceMonitor } from './runner/monitor.js';
 import type { Download } from './runner/stage-in.js';
 
@@ -65,6 +66,7 @@ export class AgentCore {
   private readonly starting = new Map<string, Promise<JobRunner>>();
   /** Attempts delivered before this process started: listed in Hello, never run again. */
   private readonly published = new Map<string, { key: JobKey; state: LocalState }>();
+  private readonly launcher: Launcher;
 
   private constructor(
     private readonly options: AgentCoreOptions,
@@ -72,7 +74,9 @@ export class AgentCore {
     private readonly monitor: ResourceMonitor,
     private readonly python: string,
     private readonly perl: string,
-  ) {}
+  ) {
+    this.launcher = new Launcher(perl, options.log.child({ component: 'launcher' }));
+  }
 
   static async open(options: AgentCoreOptions): Promise<AgentCore> {
     const log = options.log.child({ component: 'agent-core' });
@@ -140,6 +144,7 @@ export class AgentCore {
       monitor: this.monitor,
       python: this.python,
       perl: this.perl,
+      launcher: this.launcher,
       download: this.options.download,
       agentEnv: this.options.agentEnv,
       settings: { ...this.options.settings, markerVariable: MARKER_VARIABLE },
@@ -262,6 +267,7 @@ export class AgentCore {
       await Promise.all([...this.runners.values()].map((r) => r.kill(KillReason.AGENT_SHUTDOWN)));
     }
     this.monitor.close();
+    this.launcher.close();
     await this.journal.close();
   }
 }

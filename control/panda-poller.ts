@@ -64,9 +64,11 @@ export class PandaPoller {
     while (!this.stopped) {
       const outcome = await this.deps.turn(() => this.once());
       errors = outcome === 'error' ? errors + 1 : 0;
+      // While PanDA hands out jobs, freed slots are filled at once rather than on the next
+      // tick: one call in flight at a time keeps the rate at most one call per batch of jobs.
       await this.sleep(
         nextPollDelayMs(outcome, errors, this.deps.timing),
-        outcome === 'no-capacity',
+        outcome === 'no-capacity' || outcome === 'jobs',
       );
     }
   }

@@ -1,6 +1,7 @@
 /**
  * When a queue's poller asks PanDA again, and for how many jobs. Pure.
- * - jobs came, or there was no capacity: again after `pollIntervalMs` (1 s);
+ * - jobs came, or there was no capacity: again after `pollIntervalMs` (1 s), or as soon as
+ *   capacity frees up (the poller's wake-up), so short jobs do not leave slots idle;
  * - "No jobs in PanDA": after `idlePollIntervalMs` (10 s);
  * - an error: jittered exponential backoff from `pollIntervalMs`, capped so that a poller
  *   recovers within 10 s of an outage's end (cap 8 s ± 20 %).

@@ -145,7 +145,14 @@ async function route(
   };
   if (path === '/sim/jobs') {
     only('GET', 'POST');
-    if (verb === 'GET') return sendJson(res, 200, { jobs: sim.store.all().map(jobView) });
+    if (verb === 'GET') {
+      // ?view=status: only id and status, cheap enough to poll with thousands of jobs.
+      const brief = url.searchParams.get('view') === 'status';
+      const jobs = sim.store
+        .all()
+        .map((j) => (brief ? { pandaId: j.def.pandaId, status: j.state.status } : jobView(j)));
+      return sendJson(res, 200, { jobs });
+    }
     const body = parseWith(NEW_JOBS, await jsonBody(req));
     const created = sim.store.create(
       body.jobs,

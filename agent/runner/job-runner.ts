@@ -11,7 +11,6 @@
  * a live supervisor by pid, start time and marker, or reads how the payload ended while the agent
  * was down; it never starts a second copy of a payload that may have started.
  */
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { FailureCode, PgcError, toFailure } from '../../shared/errors.js';
 import { type Failure, type JobKey, KillReason } from '../../shared/gen/pgc/v1/common.js';
@@ -24,6 +23,7 @@ import { readHead, readReturnValue, readTail } from './file-ends.js';
 import { type JobPaths, jobPaths, prepareJobDir } from './job-dir.js';
 import { decideFailure, type Outcome } from './job-result.js';
 import { killJobTree } from './kill.js';
+import type { Ending, Launcher } from './launcher.js';
 import { writeLogArchive } from './log-archive.js';
 import type { ResourceMonitor, Sample } from './monitor.js';
 import { collectOutputs } from './outputs.js';
@@ -73,6 +73,8 @@ export interface RunnerContext {
   monitor: ResourceMonitor;
   python: string;
   perl: string;
+  /** Forks supervisors and helpers cheaply; without one the agent forks them itself. */
+  launcher?: Launcher;
   download: Download;
   agentEnv: Readonly<Record<string, string | undefined>>;
   settings: RunnerSettings;
@@ -267,18 +269,21 @@ export class JobRunner {
     // Durable before the spawn: a restarted agent that finds `starting` knows a payload may exist.
     await this.moveTo('starting', 'starting the payload');
     this.ctx.fault?.('before-spawn');
-    let child: ChildProcess;
+    let ended: Promise<Ending>;
     try {
-      const started = await startSupervised({
-        perl: this.ctx.perl,
-        statusFile: this.paths.status,
-        argv,
-        cwd,
-        env,
-        stdoutFile: this.paths.stdout,
-        stderrFile: this.paths.stderr,
-      });
-      child = started.child;
+      const started = await startSupervised(
+        {
+          perl: this.ctx.perl,
+          statusFile: this.paths.status,
+          argv,
+          cwd,
+          env,
+          stdoutFile: this.paths.stdout,
+          stderrFile: this.paths.stderr,
+        },
+        this.ctx.launcher,
+      );
+      ended = started.ended;
       this.entry.supervisor = {
         pid: started.pid,
         startTicks: started.startTicks,
@@ -291,7 +296,7 @@ export class JobRunner {
     await this.moveTo('running', `supervisor pid ${this.entry.supervisor.pid}`);
     this.ctx.emit(this.key, { $case: 'running', running: { pid: this.entry.supervisor.pid } });
     if (this.entry.kill !== undefined) this.killTree();
-    return this.supervise(cwd, child);
+    return this.supervise(cwd, ended);
   }
 
   private async resume(): Promise<JobResult> {
@@ -353,7 +358,7 @@ export class JobRunner {
   }
 
   /** Watches limits until the supervisor ends, then finishes the job. */
-  private async supervise(cwd: string, child: ChildProcess | undefined): Promise<JobResult> {
+  private async supervise(cwd: string, ended: Promise<Ending> | undefined): Promise<JobResult> {
     const sup = this.entry.supervisor;
     if (sup === undefined) throw new Error('supervise() without a supervisor');
     const spec = this.entry.spec;
@@ -395,7 +400,7 @@ export class JobRunner {
     const exit = await waitForSupervisor(
       sup,
       this.paths.status,
-      child === undefined ? {} : { child },
+      ended === undefined ? {} : { ended },
     );
     this.ctx.fault?.('after-exit');
     this.cleanups.splice(0).forEach((fn) => {
@@ -489,6 +494,7 @@ export class JobRunner {
           ...(this.sandbox?.buildLogPath ? { buildLogFile: this.sandbox.buildLogPath } : {}),
           stagingDir: this.paths.logStaging,
           destDir: this.paths.root,
+          ...(this.ctx.launcher ? { launcher: this.ctx.launcher } : {}),
         });
       } catch (err) {
         this.log.error({ err }, 'cannot write the log tarball');

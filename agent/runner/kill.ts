@@ -54,9 +54,14 @@ export function treeMembers(supervisor: ProcessIdentity, table: readonly ProcSta
 function survivors(target: KillTarget, withMarker: boolean): ProcStat[] {
   const table = scanProcesses();
   const found = new Map(treeMembers(target.supervisor, table).map((p) => [p.pid, p]));
-  if (withMarker)
-    for (const p of processesByMarker(target.markerVariable, table).get(target.marker) ?? [])
+  if (withMarker) {
+    // Nothing of the job is older than its supervisor: only younger processes' environments are
+    // read (reading every process's environ after every job was a measurable cost).
+    const { pid, startTicks } = target.supervisor;
+    const candidates = pid > 1 ? table.filter((p) => p.startTicks >= startTicks) : table;
+    for (const p of processesByMarker(target.markerVariable, candidates).get(target.marker) ?? [])
       found.set(p.pid, p);
+  }
   return [...found.values()];
 }
 

@@ -9,6 +9,7 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  readFileSync,
   rmSync,
   statSync,
   truncateSync,
@@ -18,6 +19,7 @@ import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { digestFile } from '../../shared/checksum.js';
 import type { LogFile, OutputInfo } from '../../shared/gen/pgc/v1/job.js';
+import type { Launcher } from './launcher.js';
 
 const run = promisify(execFile);
 
@@ -53,6 +55,22 @@ export interface LogArchiveInput {
   stagingDir: string;
   /** Where the tarball goes. */
   destDir: string;
+  /** Runs tar without forking the agent (see launcher.ts). */
+  launcher?: Launcher;
+}
+
+/** Runs tar through the launcher when there is one, with its stderr kept for the error. */
+async function runTar(args: string[], cwd: string, launcher?: Launcher): Promise<void> {
+  if (launcher === undefined) {
+    await run('tar', args, { cwd });
+    return;
+  }
+  const stderrFile = join(cwd, 'tar.err');
+  const ending = await launcher.run({ argv: ['tar', ...args], cwd, stderrFile });
+  if (ending !== 0) {
+    const why = existsSync(stderrFile) ? readFileSync(stderrFile, 'utf8').trim() : '';
+    throw new Error(`tar failed (wait status ${ending}): ${why}`);
+  }
 }
 
 export async function writeLogArchive(input: LogArchiveInput): Promise<OutputInfo> {
@@ -68,18 +86,22 @@ export async function writeLogArchive(input: LogArchiveInput): Promise<OutputInf
   const path = join(input.destDir, input.log.lfn);
   // GNU tar (Essential on Debian) in its own process: a log of hundreds of MB never passes
   // through the agent's heap (node-tar buffered ~100 MB for a 100 MB log here).
-  await run('tar', [
-    '--create',
-    '--gzip',
-    '--file',
-    path,
-    '--directory',
+  await runTar(
+    [
+      '--create',
+      '--gzip',
+      '--file',
+      path,
+      '--directory',
+      input.stagingDir,
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      inner,
+    ],
     input.stagingDir,
-    '--owner=0',
-    '--group=0',
-    '--numeric-owner',
-    inner,
-  ]);
+    input.launcher,
+  );
   rmSync(input.stagingDir, { recursive: true, force: true });
   const digests = await digestFile(path);
   return {

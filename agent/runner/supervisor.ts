@@ -8,10 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { FailureCode, PgcError } from '../../shared/errors.js';
-import { assetPath } from '../../shared/package-info.js';
 import { isRunning, readStat } from '../proc.js';
-
-export const SUPERVISOR_SCRIPT = assetPath('agent/runner/supervisor.pl');
+import { type Ending, type Launcher, SUPERVISOR_SCRIPT } from './launcher.js';
 
 /** A process by identity: a pid alone may be reused after the process ends. */
 export interface ProcessIdentity {
@@ -43,11 +41,22 @@ const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
 );
 
 export interface Started extends ProcessIdentity {
-  child: ChildProcess;
+  /** Resolves when its parent saw it end ('lost': the parent cannot tell any more). */
+  ended: Promise<Ending>;
 }
 
-/** Spawns the supervisor with the payload; resolves once it runs (its identity is known). */
-export async function startSupervised(options: StartOptions): Promise<Started> {
+/**
+ * Starts the supervisor with the payload; resolves once it runs (its identity is known). Through
+ * the launcher when there is one (cheap), else as a child of this process.
+ */
+export async function startSupervised(
+  options: StartOptions,
+  launcher?: Launcher,
+): Promise<Started> {
+  if (launcher !== undefined) {
+    const { pid, ended } = await launcher.startSupervisor(options);
+    return { pid, startTicks: readStat(pid)?.startTicks ?? -1, ended };
+  }
   const out = openSync(options.stdoutFile, 'a', 0o600);
   const err = openSync(options.stderrFile, 'a', 0o600);
   let child: ChildProcess;
@@ -74,12 +83,12 @@ export async function startSupervised(options: StartOptions): Promise<Started> {
       ),
     );
   });
-  const stat = readStat(pid);
-  if (stat === undefined) {
-    // It already ended (e.g. an immediate exit): its start time no longer matters, only its file.
-    return { pid, startTicks: -1, child };
-  }
-  return { pid, startTicks: stat.startTicks, child };
+  const ended = new Promise<Ending>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(0);
+    else child.once('exit', () => resolve(0));
+  });
+  // An undefined stat: it already ended (e.g. an immediate exit) and only its file matters.
+  return { pid, startTicks: readStat(pid)?.startTicks ?? -1, ended };
 }
 
 /** The file the supervisor creates before it forks the payload: proof that a payload may have run. */
@@ -109,12 +118,12 @@ export function readSupervisorExit(statusFile: string): SupervisorExit | undefin
 /**
  * Waits until the supervisor has ended: resolves with the payload's exit, or with 'vanished' when
  * the supervisor ended without writing one (it was SIGKILLed). Works for the agent's own child
- * (its 'exit' event) and for a supervisor adopted after an agent restart (polled by identity).
+ * (`ended`, from its parent) and for a supervisor adopted after an agent restart (polled by identity).
  */
 export function waitForSupervisor(
   identity: ProcessIdentity,
   statusFile: string,
-  options: { child?: ChildProcess; pollMs?: number; signal?: AbortSignal } = {},
+  options: { ended?: Promise<Ending>; pollMs?: number } = {},
 ): Promise<SupervisorExit | 'vanished'> {
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
@@ -124,17 +133,19 @@ export function waitForSupervisor(
     };
     const gone = (): boolean =>
       identity.startTicks < 0 || !isRunning(identity.pid, identity.startTicks);
-    if (
-      options.child !== undefined &&
-      options.child.exitCode === null &&
-      options.child.signalCode === null
-    ) {
-      options.child.once('exit', settle);
+    const poll = (): void => {
+      if (gone()) {
+        settle();
+        return;
+      }
+      timer = setInterval(() => {
+        if (gone()) settle();
+      }, options.pollMs ?? 200);
+    };
+    if (options.ended === undefined) {
+      poll();
       return;
     }
-    if (gone()) return settle();
-    timer = setInterval(() => {
-      if (gone()) settle();
-    }, options.pollMs ?? 200);
+    void options.ended.then((ending) => (ending === 'lost' ? poll() : settle()));
   });
 }

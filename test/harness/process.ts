@@ -22,7 +22,9 @@ export class PgcProcess {
     if (this.running) throw new Error(`${this.name} is already running`);
     this.starts++;
     this.log.write(`\n=== start #${this.starts} ===\n`);
-    const child = spawn(process.execPath, [PGC_BIN, ...this.args], {
+    // PGC_NODE_ARGS passes node flags NODE_OPTIONS refuses (e.g. --cpu-prof, for profiling).
+    const nodeArgs = process.env.PGC_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, PGC_BIN, ...this.args], {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

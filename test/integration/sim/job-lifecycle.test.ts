@@ -259,6 +259,13 @@ describe('simulator inspection', () => {
   it('lists jobs and refuses bad ids', async () => {
     const all = await simApi<{ jobs: { pandaId: number }[] }>(sim, 'GET', '/sim/jobs');
     expect(all.jobs.length).toBeGreaterThan(5);
+    const brief = await simApi<{ jobs: Record<string, unknown>[] }>(
+      sim,
+      'GET',
+      '/sim/jobs?view=status',
+    );
+    expect(brief.jobs).toHaveLength(all.jobs.length);
+    expect(Object.keys(brief.jobs[0] ?? {}).sort()).toEqual(['pandaId', 'status']);
     await expect(simApi(sim, 'GET', '/sim/jobs/abc')).rejects.toThrow(/HTTP 400/);
     await expect(simApi(sim, 'GET', '/sim/jobs/1')).rejects.toThrow(/HTTP 404/);
     await expect(simApi(sim, 'POST', '/sim/jobs', { jobs: [{ site: 'Q' }] })).rejects.toThrow(

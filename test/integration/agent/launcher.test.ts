@@ -1,0 +1,112 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isRunning, readStat } from '../../../agent/proc.js';
+import { Launcher } from '../../../agent/runner/launcher.js';
+import {
+  readSupervisorExit,
+  startSupervised,
+  waitForSupervisor,
+} from '../../../agent/runner/supervisor.js';
+import { silentLogger } from '../../../shared/logger.js';
+import { tempDir } from '../../harness/temp.js';
+import { waitFor } from '../../harness/wait.js';
+
+function openLauncher(): Launcher & Disposable {
+  const launcher = new Launcher('/usr/bin/perl', silentLogger()) as Launcher & Disposable;
+  launcher[Symbol.dispose] = () => launcher.close();
+  return launcher;
+}
+
+function supervised(dir: string, argv: string[], env: Record<string, string> = {}) {
+  return {
+    statusFile: join(dir, 'status.json'),
+    argv,
+    cwd: dir,
+    env: { PATH: '/usr/bin:/bin', ...env },
+    stdoutFile: join(dir, 'stdout'),
+    stderrFile: join(dir, 'stderr'),
+  };
+}
+
+describe('the process launcher', () => {
+  it('starts a supervised payload in its own session, with exactly the given environment', async () => {
+    using dir = tempDir();
+    using launcher = openLauncher();
+    const request = supervised(dir.path, ['/bin/sh', '-c', 'env; echo oops >&2; exit 7'], {
+      ONLY: 'this',
+    });
+    const started = await startSupervised({ perl: '/usr/bin/perl', ...request }, launcher);
+    expect(started.pid).toBeGreaterThan(1);
+    const stat = readStat(started.pid);
+    if (stat !== undefined) expect(stat.session).toBe(started.pid);
+    const exit = await waitForSupervisor(started, request.statusFile, { ended: started.ended });
+    expect(exit).toMatchObject({ exitCode: 7 });
+    const env = readFileSync(request.stdoutFile, 'utf8').trim().split('\n').sort();
+    // sh adds PWD/SHLVL/_ by itself; nothing of the agent's environment arrives.
+    expect(env.filter((l) => !/^(PWD|SHLVL|_)=/.test(l))).toEqual([
+      'ONLY=this',
+      'PATH=/usr/bin:/bin',
+    ]);
+    expect(readFileSync(request.stderrFile, 'utf8')).toBe('oops\n');
+    expect(statSync(request.stdoutFile).mode & 0o777).toBe(0o600);
+  });
+
+  it('reports every child, also those that end at once', async () => {
+    using dir = tempDir();
+    using launcher = openLauncher();
+    const endings = await Promise.all(
+      Array.from({ length: 50 }, () => launcher.run({ argv: ['/bin/true'], cwd: dir.path })),
+    );
+    expect(endings).toEqual(Array(50).fill(0));
+    expect(await launcher.run({ argv: ['/bin/sh', '-c', 'exit 3'], cwd: dir.path })).toBe(3 << 8);
+  });
+
+  it('reports a program that cannot run as 127, with the reason in its stderr file', async () => {
+    using dir = tempDir();
+    using launcher = openLauncher();
+    const stderrFile = join(dir.path, 'err');
+    const ending = await launcher.run({ argv: ['/no/such/program'], cwd: dir.path, stderrFile });
+    expect(ending).toBe(127 << 8);
+    expect(readFileSync(stderrFile, 'utf8')).toMatch(/cannot run \/no\/such\/program/);
+  });
+
+  it('refuses a field with a NUL before anything is sent', async () => {
+    using dir = tempDir();
+    using launcher = openLauncher();
+    await expect(launcher.run({ argv: ['/bin/echo', 'a\0b'], cwd: dir.path })).rejects.toThrow(
+      /NUL/,
+    );
+    expect(await launcher.run({ argv: ['/bin/true'], cwd: dir.path })).toBe(0);
+  });
+
+  it('when the launcher dies, running supervisors live on and are watched by identity', async () => {
+    using dir = tempDir();
+    using launcher = openLauncher();
+    const request = supervised(dir.path, ['/bin/sh', '-c', 'sleep 0.7; exit 4']);
+    const started = await startSupervised({ perl: '/usr/bin/perl', ...request }, launcher);
+    const launcherPid = launcher.pid;
+    if (launcherPid === undefined) throw new Error('no launcher running');
+    process.kill(launcherPid, 'SIGKILL');
+    expect(await started.ended).toBe('lost');
+    expect(isRunning(started.pid, started.startTicks)).toBe(true);
+    const exit = await waitForSupervisor(started, request.statusFile, {
+      ended: started.ended,
+      pollMs: 20,
+    });
+    expect(exit).toMatchObject({ exitCode: 4 });
+    // The next request starts a new launcher.
+    expect(await launcher.run({ argv: ['/bin/true'], cwd: dir.path })).toBe(0);
+    expect(launcher.pid).not.toBe(launcherPid);
+  });
+
+  it('a supervisor whose payload cannot start records exit 127', async () => {
+    using dir = tempDir();
+    using launcher = openLauncher();
+    const request = supervised(dir.path, ['/no/such/payload']);
+    const started = await startSupervised({ perl: '/usr/bin/perl', ...request }, launcher);
+    await waitFor(() => existsSync(request.statusFile), { what: 'the status file' });
+    expect(readSupervisorExit(request.statusFile)).toMatchObject({ exitCode: 127 });
+    expect(await started.ended).toBe(0);
+  });
+});
