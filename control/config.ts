@@ -147,7 +147,7 @@ export const controlSchema = z.strictObject({
   agentSilenceTimeoutMs: positive()
     .default(30_000)
     .describe('a stream silent this long (no ping, no message) is closed'),
-  heartbeatIntervalMs: positive()
+  pandaHeartbeatIntervalMs: positive()
     .default(600_000)
     .describe('how often PanDA gets a heartbeat of each running job'),
   statusPollIntervalMs: positive()

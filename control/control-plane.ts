@@ -267,8 +267,8 @@ export class ControlPlane {
       new Periodic('leases', leases.checkIntervalMs, () => leases.tick(), log),
       new Periodic(
         'heartbeats',
-        heartbeatCheckMs(config.heartbeatIntervalMs),
-        () => sendDueHeartbeats(store, config.heartbeatIntervalMs, now),
+        heartbeatCheckMs(config.pandaHeartbeatIntervalMs),
+        () => sendDueHeartbeats(store, config.pandaHeartbeatIntervalMs, now),
         log,
       ),
       new Periodic(

@@ -1,7 +1,7 @@
 /**
  * PanDA heartbeats of jobs an agent holds: PanDA fails a starting or running job whose last
  * update is older than its heartbeat timeout (2 h by default, reference §2.5), so every such job
- * is reported again once `heartbeatIntervalMs` (default 10 min) passed since its last update.
+ * is reported again once `pandaHeartbeatIntervalMs` (default 10 min) passed since its last update.
  */
 import type { ControlStore } from './control-store.js';
 import { BOUND_STATES, type JobRecord, JobState } from './job-record.js';

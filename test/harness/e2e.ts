@@ -6,7 +6,7 @@ export const E2E_QUEUES = ['E2E_Q1', 'E2E_Q2'];
 export const E2E_ENDPOINTS = ['e2e-a', 'e2e-b'];
 export const E2E_CONTROL = {
   statusPollIntervalMs: 2000,
-  heartbeatIntervalMs: 5000,
+  pandaHeartbeatIntervalMs: 5000,
   pollIntervalMs: 500,
   idlePollIntervalMs: 1000,
 };

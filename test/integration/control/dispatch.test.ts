@@ -41,8 +41,8 @@ describe('control plane dispatch', () => {
     expect(updates.at(-1)?.params.node).toBe(agent.endpointId);
   });
 
-  it('heartbeats a running job to PanDA every heartbeatIntervalMs, with its usage', async () => {
-    const { queue, agent: connect } = await setup({ heartbeatIntervalMs: 300 });
+  it('heartbeats a running job to PanDA every pandaHeartbeatIntervalMs, with its usage', async () => {
+    const { queue, agent: connect } = await setup({ pandaHeartbeatIntervalMs: 300 });
     const agent = await connect(uniqueId('ep'));
     const [pandaId] = await defineTestJobs(env.sim, queue, 1);
     const key = { pandaId: pandaId as number, attemptNr: 1 };

@@ -14,7 +14,7 @@ describe('control configuration', () => {
       panda: { url: 'http://127.0.0.1:25080' },
       dispatchAckTimeoutMs: 10_000,
       agentLeaseMs: 600_000,
-      heartbeatIntervalMs: 600_000,
+      pandaHeartbeatIntervalMs: 600_000,
       statusPollIntervalMs: 30_000,
       pollIntervalMs: 1000,
       idlePollIntervalMs: 10_000,
