@@ -12,7 +12,7 @@
 #       run a helper program (e.g. tar) with the launcher's environment; "" means /dev/null
 # Replies on stdout, one line each:
 #   P id pid        the child runs
-#   F id message    it could not be forked
+#   F id message    it could not be started (fork, redirection, cwd or exec failed)
 #   X id status     it ended, with its wait status
 # At the end of stdin (the agent is gone) the launcher exits; supervisors live on in their own
 # sessions and a restarted agent adopts them by their pid and start time.
@@ -43,9 +43,11 @@ sub redirect {
     close($to);
 }
 
-# Runs in the forked child: never returns.
+# Runs in the forked child: never returns. Setup problems go to the parent through $ready (its
+# end of the pipe is closed once the child is set up: by hand for a supervisor, by exec for a
+# helper, as perl opens it close-on-exec), so "P" is only replied for a child that is in place.
 sub become {
-    my ($kind, $cwd, $out, $err, $env, @argv) = @_;
+    my ($ready, $kind, $cwd, $out, $err, $env, @argv) = @_;
     $SIG{$_} = 'DEFAULT' for qw(CHLD PIPE);
     eval {
         sysopen(my $null, '/dev/null', O_RDONLY) or die "cannot open /dev/null: $!\n";
@@ -58,6 +60,8 @@ sub become {
             POSIX::setsid() or die "setsid failed: $!\n";
             %ENV = %$env;
             @ARGV = @argv;
+            close($ready);
+            undef $ready;
             do $supervisor;
             die $@ if $@;
             die "cannot run $supervisor: $!\n";
@@ -65,7 +69,13 @@ sub become {
         exec { $argv[0] } @argv;
         die "cannot run $argv[0]: $!\n";
     };
-    print STDERR "pgc launcher: $@";
+    my $why = $@;
+    if (defined $ready) {
+        chomp($why);
+        syswrite($ready, $why);
+    } else {
+        print STDERR "pgc launcher: $why";
+    }
     POSIX::_exit(127);
 }
 
@@ -85,18 +95,35 @@ sub launch {
     my $block = POSIX::SigSet->new(POSIX::SIGCHLD());
     my $old = POSIX::SigSet->new();
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $block, $old);
-    my $pid = fork();
+    my ($ready_r, $ready_w);
+    my $pid = pipe($ready_r, $ready_w) ? fork() : undef;
     if (!defined $pid) {
         my $why = "$!";
         POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
-        return reply("F $id fork failed: $why");
+        return reply("F $id cannot fork: $why");
     }
     if ($pid == 0) {
+        close($ready_r);
         POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
-        become($kind, $cwd, $out, $err, $env, @argv);
+        become($ready_w, $kind, $cwd, $out, $err, $env, @argv);
     }
-    $id_of{$pid} = $id;
-    reply("P $id $pid");
+    close($ready_w);
+    my $problem = '';
+    for (;;) {
+        my $n = sysread($ready_r, $problem, 4096, length $problem);
+        last if defined $n && $n == 0;
+        next if !defined $n && $!{EINTR};
+        last if !defined $n;
+    }
+    close($ready_r);
+    if ($problem ne '') {
+        waitpid($pid, 0);
+        $problem =~ s/\n/ /g;
+        reply("F $id $problem");
+    } else {
+        $id_of{$pid} = $id;
+        reply("P $id $pid");
+    }
     POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
 }
 

@@ -77,6 +77,16 @@ export const messageIds = {
   command: (commandId: string): string => `cmd.${commandId}`,
 };
 
+/**
+ * Names of objects in an endpoint's bucket. The attempt is part of the name, so a retry of a
+ * PanDA job never overwrites or mixes with an earlier attempt's files; readers take the name from
+ * the result's `Location`, never rebuild it.
+ */
+export const objectNames = {
+  logArchive: (key: JobKey, lfn: string): string => `log/${attemptId(key)}/${lfn}`,
+  output: (key: JobKey, lfn: string): string => `out/${attemptId(key)}/${lfn}`,
+};
+
 /** Splits an event or log subject into its endpoint id and PanDA id; undefined if it is not one. */
 export function parseJobSubject(
   names: NatsNames,

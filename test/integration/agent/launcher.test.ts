@@ -33,13 +33,17 @@ describe('the process launcher', () => {
   it('starts a supervised payload in its own session, with exactly the given environment', async () => {
     using dir = tempDir();
     using launcher = openLauncher();
-    const request = supervised(dir.path, ['/bin/sh', '-c', 'env; echo oops >&2; exit 7'], {
-      ONLY: 'this',
-    });
+    const request = supervised(
+      dir.path,
+      ['/bin/sh', '-c', 'env; echo oops >&2; sleep 0.2; exit 7'],
+      {
+        ONLY: 'this',
+      },
+    );
     const started = await startSupervised({ perl: '/usr/bin/perl', ...request }, launcher);
     expect(started.pid).toBeGreaterThan(1);
-    const stat = readStat(started.pid);
-    if (stat !== undefined) expect(stat.session).toBe(started.pid);
+    // Set up before the launcher answers: its own session, its environment in place.
+    expect(readStat(started.pid)?.session).toBe(started.pid);
     const exit = await waitForSupervisor(started, request.statusFile, { ended: started.ended });
     expect(exit).toMatchObject({ exitCode: 7 });
     const env = readFileSync(request.stdoutFile, 'utf8').trim().split('\n').sort();
@@ -62,13 +66,17 @@ describe('the process launcher', () => {
     expect(await launcher.run({ argv: ['/bin/sh', '-c', 'exit 3'], cwd: dir.path })).toBe(3 << 8);
   });
 
-  it('reports a program that cannot run as 127, with the reason in its stderr file', async () => {
+  it('refuses a program that cannot run, or a missing directory, saying why', async () => {
     using dir = tempDir();
     using launcher = openLauncher();
-    const stderrFile = join(dir.path, 'err');
-    const ending = await launcher.run({ argv: ['/no/such/program'], cwd: dir.path, stderrFile });
-    expect(ending).toBe(127 << 8);
-    expect(readFileSync(stderrFile, 'utf8')).toMatch(/cannot run \/no\/such\/program/);
+    await expect(launcher.run({ argv: ['/no/such/program'], cwd: dir.path })).rejects.toThrow(
+      /cannot run \/no\/such\/program: No such file/,
+    );
+    const request = supervised(join(dir.path, 'gone'), ['/bin/true']);
+    await expect(startSupervised({ perl: '/usr/bin/perl', ...request }, launcher)).rejects.toThrow(
+      /cannot open .*gone\/stdout|cannot enter .*gone/,
+    );
+    expect(await launcher.run({ argv: ['/bin/true'], cwd: dir.path })).toBe(0);
   });
 
   it('refuses a field with a NUL before anything is sent', async () => {

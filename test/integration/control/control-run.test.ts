@@ -102,9 +102,17 @@ describe('pgc control run', () => {
     env.defer(() => agent.dispose());
     await defineTestJobs(env.sim, queue, 1);
     await waitFor(() => agent.dispatches.length === 1, { what: 'a dispatch from the process' });
-    const metrics = (await httpRequest({ url: metricsUrl, timeoutMs: 5000 })).body.toString('utf8');
+    // The ack is applied asynchronously after the dispatch arrived: wait for it to show.
+    const metrics = await waitFor(
+      async () => {
+        const text = (await httpRequest({ url: metricsUrl, timeoutMs: 5000 })).body.toString(
+          'utf8',
+        );
+        return /pgc_control_jobs\{state="accepted"\} 1/.test(text) ? text : undefined;
+      },
+      { what: 'the accepted job in the metrics' },
+    );
     expect(metrics).toContain('pgc_control_endpoints_connected 1');
-    expect(metrics).toMatch(/pgc_control_jobs\{state="accepted"\} 1/);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
