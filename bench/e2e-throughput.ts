@@ -13,12 +13,11 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildJobPars, outputLfn } from '../sim/job-template.js';
-import { defineJobs, getJob, type JobView, simApi } from '../test/harness/sim.js';
+import { getJob, type JobView, simApi } from '../test/harness/sim.js';
 import { TestSystem } from '../test/harness/system.js';
 import { tempDir } from '../test/harness/temp.js';
 import { waitFor } from '../test/harness/wait.js';
-import { ARCHIVE, uploadCalcPackage } from '../test/harness/workload.js';
+import { defineCommandJobs, uploadCalcPackage } from '../test/harness/workload.js';
 
 const jobsPerRound = Number(process.argv[2] ?? 300);
 const slotsPerAgent = Number(process.argv[3] ?? 16);
@@ -52,28 +51,17 @@ async function bareSpawns(count: number, concurrency: number): Promise<number> {
   return count / ((performance.now() - t0) / 1000);
 }
 
-async function defineCommandJobs(
+function defineBenchJobs(
   system: TestSystem,
   command: string,
   count: number,
   firstSerial: number,
   withOutput = false,
 ): Promise<number[]> {
-  const defs = Array.from({ length: count }, (_, i) => {
-    const lfn = outputLfn('user.pgc.bench', firstSerial + i, 'out.dat');
-    const outputs = withOutput ? [{ lfn, scope: 'user.pgc' }] : [];
-    return {
-      site: QUEUE,
-      jobPars: buildJobPars({
-        sourceUrl: system.sim.url,
-        archive: ARCHIVE,
-        outputs: withOutput ? [['out.dat', lfn]] : [],
-        exec: command,
-      }),
-      outputs,
-    };
+  return defineCommandJobs(system.sim, QUEUE, Array(count).fill(command), {
+    firstSerial,
+    withOutput,
   });
-  return (await defineJobs(system.sim, defs)).pandaIds;
 }
 
 interface SimJobRow {
@@ -103,7 +91,7 @@ function finalUpdateAt(view: JobView): number {
 }
 
 async function throughputRound(system: TestSystem, round: number): Promise<number> {
-  const ids = await defineCommandJobs(system, 'true', jobsPerRound, round * jobsPerRound);
+  const ids = await defineBenchJobs(system, 'true', jobsPerRound, round * jobsPerRound);
   await waitFor(() => allFinal(system, ids), {
     timeoutMs: 600_000,
     intervalMs: 200,
@@ -142,7 +130,7 @@ interface Breakdown {
 async function latencyRun(system: TestSystem): Promise<Breakdown[]> {
   const samples: Breakdown[] = [];
   for (let i = 0; i < latencyJobs; i++) {
-    const [id] = await defineCommandJobs(
+    const [id] = await defineBenchJobs(
       system,
       'a=$(date +%s%3N); b=$(date +%s%3N); echo $a $b > out.dat',
       1,

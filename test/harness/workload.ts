@@ -161,3 +161,27 @@ export function workloadProblems(
   });
   return problems;
 }
+
+/** Defines one command job per entry of `commands` on `queue` (no outputs unless asked). */
+export async function defineCommandJobs(
+  sim: PandaSim,
+  queue: string,
+  commands: readonly string[],
+  options: { firstSerial?: number; withOutput?: boolean } = {},
+): Promise<number[]> {
+  const first = options.firstSerial ?? 0;
+  const defs = commands.map((command, i) => {
+    const lfn = outputLfn(`user.pgc.cmd${queue}`, first + i, 'out.dat');
+    return {
+      site: queue,
+      jobPars: buildJobPars({
+        sourceUrl: sim.url,
+        archive: ARCHIVE,
+        outputs: options.withOutput ? [['out.dat', lfn]] : [],
+        exec: command,
+      }),
+      outputs: options.withOutput ? [{ lfn, scope: 'user.pgc' }] : [],
+    };
+  });
+  return (await defineJobs(sim, defs)).pandaIds;
+}
