@@ -160,6 +160,11 @@ export const controlSchema = z.strictObject({
   reportRetryMaxMs: positive()
     .default(60_000)
     .describe('cap of the backoff between failed update calls'),
+  logsEofGraceMs: positive()
+    .default(5000)
+    .describe(
+      'pgc logs -f ends this long after its job became final when a stream never sent its last chunk (the agent died)',
+    ),
   rejectBackoffMs: nonNegative()
     .default(30_000)
     .describe('a job an endpoint rejected is not offered to it again for this long'),

@@ -11,11 +11,16 @@
  */
 import { hostname } from 'node:os';
 import { FailureCode, PgcError } from '../shared/errors.js';
+import { HealthService } from '../shared/gen/grpc/health/v1/health.js';
+import { AdminService } from '../shared/gen/pgc/v1/admin.js';
 import { type JobKey, KillReason } from '../shared/gen/pgc/v1/common.js';
+import { AgentGatewayService } from '../shared/gen/pgc/v1/gateway.js';
 import type { Logger } from '../shared/logger.js';
 import { ensureEndpointResources } from '../shared/nats/streams.js';
 import { natsNames } from '../shared/nats/subjects.js';
 import { grpcServerCredentials, loadTlsMaterial } from '../shared/tls.js';
+import { adminService } from './admin/admin-service.js';
+import { HealthStatus, ServingStatus } from './admin/health.js';
 import { CommandPublisher } from './command-publisher.js';
 import { type ControlConfig, defaultControlStateDir, inputUrlTemplates } from './config.js';
 import { controlGauges } from './control-gauges.js';
@@ -28,6 +33,7 @@ import { startGrpcServer } from './grpc-server.js';
 import { heartbeatCheckMs, sendDueHeartbeats } from './heartbeats.js';
 import { JobIntake } from './job-intake.js';
 import { type JobRecord, recordId } from './job-record.js';
+import type { Transition } from './job-transition.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { type MetricsServer, startMetricsServer } from './metrics.js';
 import { openNats } from './nats-setup.js';
@@ -60,6 +66,7 @@ export class ControlPlane {
   private registry!: EndpointRegistry;
   private address = '';
   private metrics: MetricsServer | undefined;
+  private health: HealthStatus | undefined;
 
   private constructor(
     readonly config: ControlConfig,
@@ -81,6 +88,7 @@ export class ControlPlane {
       throw err;
     }
     cp.current = 'running';
+    cp.health?.setAll(ServingStatus.SERVING);
     cp.log.info(
       { grpc: cp.address, queues: config.queues.map((q) => q.name) },
       'control plane running',
@@ -110,16 +118,17 @@ export class ControlPlane {
     return this.store.get(recordId(key));
   }
 
-  /** Asks for a job to be killed: cancelled here if not yet dispatched, else a KillJob. */
-  async requestKill(key: JobKey, reason: KillReason, message: string): Promise<boolean> {
+  /**
+   * Asks for a job to be killed: cancelled here if not yet dispatched, else a KillJob. Returns
+   * the transition (undefined when the attempt is no longer active here).
+   */
+  async requestKill(
+    key: JobKey,
+    reason: KillReason,
+    message: string,
+  ): Promise<Transition | undefined> {
     this.assertState('running');
-    const result = await this.store.apply(key, {
-      type: 'kill-requested',
-      at: this.now(),
-      reason,
-      message,
-    });
-    return result?.applied ?? false;
+    return this.store.apply(key, { type: 'kill-requested', at: this.now(), reason, message });
   }
 
   /** PanDA wants the job gone (tobekilled, or it ended the job itself). */
@@ -244,7 +253,24 @@ export class ControlPlane {
     await leases.restore(now());
     await intake.recover();
 
-    const server = await startGrpcServer(config.listen, credentials, gateway.service());
+    const admin = adminService({
+      store,
+      registry,
+      nc,
+      names,
+      requestKill: (key, reason, message) => this.requestKill(key, reason, message),
+      onEndpointChange: capacityChanged,
+      logsEofGraceMs: config.logsEofGraceMs,
+      log: part('admin'),
+      now,
+    });
+    const health = new HealthStatus(['pgc.v1.AgentGateway', 'pgc.v1.Admin']);
+    this.health = health;
+    const server = await startGrpcServer(config.listen, credentials, [
+      { definition: AgentGatewayService, implementation: gateway.service() },
+      { definition: AdminService, implementation: admin },
+      { definition: HealthService, implementation: health.service() },
+    ]);
     this.address = server.address;
     // Stopped in reverse order: first no more agents, then the loops, then NATS and the store.
     this.stops.push(
@@ -256,6 +282,7 @@ export class ControlPlane {
       gateway.stop();
       return server.shutdown(() => {
         for (const session of registry.all()) session.close();
+        health.endWatches();
       });
     });
     this.stops.push(() => dispatcher.stop());
@@ -300,6 +327,7 @@ export class ControlPlane {
     if (this.stopping) return this.stopping;
     this.assertState('running', 'failed', 'stopped');
     this.current = 'draining';
+    this.health?.setAll(ServingStatus.NOT_SERVING);
     this.log.info('control plane stopping');
     this.stopping = this.teardown().then(() => {
       this.current = 'stopped';

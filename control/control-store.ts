@@ -7,11 +7,16 @@
  *
  *   job:<attempt>  record          out:<attempt>  outbox entry     cmd:<id>  pending command
  *   ep:<endpoint>  lease row       acq:<batch>.<n> raw PanDA job    meta:clock {aliveAtMs}
+ *   drain:<endpoint> operator drain (pgc drain)
+ *
+ * Admin reads (pgc jobs, pgc job) scan `job:` on disk, which holds every record, including the
+ * reported ones that left memory; a record is on disk before it is in memory.
  */
 import { EventEmitter } from 'node:events';
 import type { BatchOperation } from 'level';
 import { type Db, DURABLE, openDb, readPrefix } from '../shared/db.js';
 import type { JobKey } from '../shared/gen/pgc/v1/common.js';
+import { attemptId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import {
   BOUND_STATES,
@@ -36,6 +41,12 @@ export interface RawIntake {
 
 type Op = BatchOperation<Db, string, unknown>;
 
+/** An endpoint an operator drained: no new dispatches to it until undrained. */
+export interface DrainRow {
+  endpointId: string;
+  drainedAtMs: number;
+}
+
 export interface StoreOptions {
   schedulerId: string;
   log: Logger;
@@ -55,6 +66,7 @@ export class ControlStore {
   readonly commands = new Map<string, PendingCommand>();
   readonly endpoints = new Map<string, EndpointRow>();
   readonly rawIntake = new Map<string, RawIntake>();
+  readonly drains = new Map<string, DrainRow>();
   lastAliveMs: number | undefined;
   private readonly changes = new EventEmitter<{ change: [StoreChange] }>();
   private tail: Promise<unknown> = Promise.resolve();
@@ -91,6 +103,8 @@ export class ControlStore {
       this.endpoints.set((v as EndpointRow).endpointId, v as EndpointRow);
     for (const [, v] of await readPrefix(this.db, 'acq:'))
       this.rawIntake.set((v as RawIntake).id, v as RawIntake);
+    for (const [, v] of await readPrefix(this.db, 'drain:'))
+      this.drains.set((v as DrainRow).endpointId, v as DrainRow);
     const clock = (await this.db.get('meta:clock')) as { aliveAtMs?: number } | undefined;
     this.lastAliveMs = clock?.aliveAtMs;
   }
@@ -119,6 +133,42 @@ export class ControlStore {
   /** Records bound to an endpoint (dispatched…finishing). */
   bound(endpointId: string): JobRecord[] {
     return this.active().filter((r) => r.endpointId === endpointId && BOUND_STATES.has(r.state));
+  }
+
+  /**
+   * Every record on disk (active or long reported) in attempt order — PanDA id, then attempt —
+   * starting after the attempt id `after`. Reads a snapshot; concurrent writes are not seen.
+   */
+  async *allRecords(after?: string): AsyncGenerator<JobRecord> {
+    const range = after === undefined ? { gte: 'job:' } : { gt: `job:${after}` };
+    for await (const [, value] of this.db.iterator({ ...range, lt: 'job:\xff' }))
+      yield fromStored(value as Parameters<typeof fromStored>[0]);
+  }
+
+  /** The newest attempt of a PanDA job, active or not; undefined when none was ever here. */
+  async latestAttempt(pandaId: number): Promise<JobRecord | undefined> {
+    const prefix = `job:${attemptId({ pandaId, attemptNr: 0 }).split('.')[0]}.`;
+    const [entry] = await this.db
+      .iterator({ gte: prefix, lt: `${prefix}\xff`, reverse: true, limit: 1 })
+      .all();
+    if (entry === undefined) return undefined;
+    const stored = fromStored(entry[1] as Parameters<typeof fromStored>[0]);
+    // The memory copy is never older than the disk one; prefer it for an active record.
+    return this.records.get(recordId(stored.key)) ?? stored;
+  }
+
+  /** Drains (or undrains) an endpoint, durably: a control-plane restart keeps it drained. */
+  saveDrain(endpointId: string, drained: boolean, atMs: number): Promise<void> {
+    return this.serial(async () => {
+      if (drained) {
+        const row = this.drains.get(endpointId) ?? { endpointId, drainedAtMs: atMs };
+        await this.db.put(`drain:${endpointId}`, row, DURABLE);
+        this.drains.set(endpointId, row);
+      } else {
+        await this.db.del(`drain:${endpointId}`, DURABLE);
+        this.drains.delete(endpointId);
+      }
+    });
   }
 
   /** Runs `fn` after every earlier write finished; writes never interleave. */

@@ -69,9 +69,11 @@ export class EndpointRegistry {
     const disconnectedAtMs = this.now();
     this.log.info({ endpointId: session.endpointId }, 'endpoint disconnected; its lease runs');
     await this.store.saveEndpoint({
+      ...row,
       endpointId: session.endpointId,
       epoch: row?.epoch ?? session.epoch,
       disconnectedAtMs,
+      lastSeenMs: session.lastMessageAtMs,
     });
   }
 
@@ -88,7 +90,8 @@ export class EndpointRegistry {
         slotsUsed: combinedUsage(s.capacity.slotsUsed, slots),
         memoryMbTotal: s.capacity.memoryMbTotal,
         memoryMbUsed: combinedUsage(s.capacity.memoryMbUsed, memory),
-        draining: s.capacity.draining,
+        // The agent's own drain (it is stopping) or an operator's (pgc drain, persisted).
+        draining: s.capacity.draining || this.store.drains.has(s.endpointId),
       };
     });
   }

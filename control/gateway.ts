@@ -151,7 +151,7 @@ export class Gateway {
   }
 
   private async hello(session: AgentSession, hello: Hello): Promise<void> {
-    const { log } = this.options;
+    const { log, now } = this.options;
     let endpointId: string;
     try {
       endpointId = validateId('endpoint id', hello.endpointId);
@@ -197,7 +197,14 @@ export class Gateway {
         return;
       }
       const epoch = (this.store.endpoints.get(endpointId)?.epoch ?? 0) + 1;
-      await this.store.saveEndpoint({ endpointId, epoch });
+      await this.store.saveEndpoint({
+        endpointId,
+        epoch,
+        agentVersion: hello.agentVersion,
+        queues: session.queues,
+        slotsTotal: session.capacity.slotsTotal,
+        lastSeenMs: now(),
+      });
       session.epoch = epoch;
       await this.reconcile(session, hello.attempts, 'hello');
       const welcome = {

@@ -1,10 +1,17 @@
 /**
- * The control plane's gRPC server: AgentGateway with keepalive settings for long-lived agent
- * streams (RELIABILITY.md §3.2): the server pings idle connections every 30 s and drops those
- * that do not answer within 10 s, so half-open streams end and their endpoints' leases start.
+ * The control plane's gRPC server: AgentGateway, Admin and grpc.health.v1.Health on one port,
+ * behind the same credentials, with keepalive settings for long-lived agent streams
+ * (RELIABILITY.md §3.2): the server pings idle connections every 30 s and drops those that do
+ * not answer within 10 s, so half-open streams end and their endpoints' leases start.
+ * Interceptors see every call of every service (admin roles, issue #7, go there).
  */
-import { Server, type ServerCredentials } from '@grpc/grpc-js';
-import { type AgentGatewayServer, AgentGatewayService } from '../shared/gen/pgc/v1/gateway.js';
+import {
+  Server,
+  type ServerCredentials,
+  type ServerInterceptor,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 
 const SERVER_OPTIONS = {
   'grpc.keepalive_time_ms': 30_000,
@@ -23,13 +30,20 @@ export interface RunningServer {
   shutdown(closeStreams: () => void): Promise<void>;
 }
 
+/** One service to serve: its generated definition and its implementation. */
+export interface ServiceBinding {
+  definition: ServiceDefinition;
+  implementation: UntypedServiceImplementation;
+}
+
 export async function startGrpcServer(
   listen: string,
   credentials: ServerCredentials,
-  gateway: AgentGatewayServer,
+  services: readonly ServiceBinding[],
+  interceptors: readonly ServerInterceptor[] = [],
 ): Promise<RunningServer> {
-  const server = new Server(SERVER_OPTIONS);
-  server.addService(AgentGatewayService, gateway);
+  const server = new Server({ ...SERVER_OPTIONS, interceptors: [...interceptors] });
+  for (const s of services) server.addService(s.definition, s.implementation);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
   );

@@ -6,7 +6,8 @@
  *   acquired ─▶ queued ─dispatch─▶ dispatched ─ack accepted─▶ accepted ─▶ staging ─▶ running ─▶ finishing
  *                 ▲ ◀─rejected / not held / unsent─┘ (or any agent event)                        │
  *                 │                                                     result ─▶ finished | failed
- *   untranslatable ─▶ failed          kill before dispatch ─▶ cancelled (PanDA archived it already)
+ *   untranslatable ─▶ failed          kill before dispatch ─▶ cancelled (PanDA's kill: no update;
+ *                                                              an operator's: reported failed/1205)
  *   any bound state ─lease expired, or accepted+ and not held by the agent─▶ failed (LOST)
  *   final ─PanDA acknowledged the final update─▶ reported
  *
@@ -18,6 +19,7 @@ import { KillReason } from '../shared/gen/pgc/v1/common.js';
 import { applyAgentEvent } from './agent-event-transition.js';
 import { BOUND_STATES, isFinal, type JobRecord, JobState, stateName } from './job-record.js';
 import {
+  cancel,
   done,
   ignore,
   kill,
@@ -107,15 +109,8 @@ export function transition(record: JobRecord, e: RecordEvent): Transition {
     }
     case 'kill-requested':
       if (isFinal(record.state)) return ignore(record, `the job is ${stateName(record.state)}`);
-      if (record.state === JobState.QUEUED) {
-        const message = `${e.message} before it was dispatched`;
-        return done(
-          move(record, JobState.CANCELLED, at, 'cancelled', message, {
-            killReason: e.reason,
-            reported: true,
-          }),
-        );
-      }
+      if (record.state === JobState.QUEUED)
+        return cancel(record, at, `${e.message} before it was dispatched`, e.reason);
       if (record.killReason !== undefined) return ignore(record, 'a kill was requested already');
       return done(
         move(record, record.state, at, 'kill-requested', e.message, { killReason: e.reason }),

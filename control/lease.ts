@@ -11,8 +11,13 @@ export interface EndpointRow {
   endpointId: string;
   /** Grows with every session of the endpoint (Welcome.epoch). */
   epoch: number;
-  /** When its last stream ended; absent while connected. */
+  /** When its last stream ended; absent while connected. Rebased on restart (lease clock). */
   disconnectedAtMs?: number;
+  /** What its last Hello said and when it was last heard, for operators (pgc endpoints). */
+  agentVersion?: string;
+  queues?: string[];
+  slotsTotal?: number;
+  lastSeenMs?: number;
 }
 
 /**

@@ -6,7 +6,7 @@ import { FailureCode } from '../shared/errors.js';
 import {
   type Failure,
   type JobKey,
-  type KillReason,
+  KillReason,
   killReasonToJSON,
 } from '../shared/gen/pgc/v1/common.js';
 import type { JobEvent } from '../shared/gen/pgc/v1/events.js';
@@ -109,14 +109,41 @@ export function unbind(record: JobRecord, at: number, message: string): Transiti
     dispatchedAtMs: undefined,
     ackMissing: undefined,
   };
-  if (record.killReason !== undefined) {
-    // PanDA archived a job killed before it ran: no update is needed.
-    const reason = `${message}; it was killed meanwhile`;
-    return done(
-      move(record, JobState.CANCELLED, at, 'cancelled', reason, { ...patch, reported: true }),
-    );
-  }
+  if (record.killReason !== undefined)
+    return cancel(record, at, `${message}; it was killed meanwhile`, record.killReason, patch);
   return done(move(record, JobState.QUEUED, at, 'queued', message, patch));
+}
+
+/**
+ * A job killed before any agent ran it is cancelled here. PanDA archived a job it killed itself,
+ * so it needs no update; an operator's kill (issue #6) is news to PanDA and is reported as
+ * failed with KILLED_BY_OPERATOR (1205, job_sub_status=cancelled, control/panda/report.ts).
+ */
+export function cancel(
+  record: JobRecord,
+  at: number,
+  message: string,
+  reason: KillReason,
+  patch: Partial<JobRecord> = {},
+): Transition {
+  if (reason !== KillReason.OPERATOR)
+    return done(
+      move(record, JobState.CANCELLED, at, 'cancelled', message, {
+        ...patch,
+        killReason: reason,
+        reported: true,
+      }),
+    );
+  const failure = { code: FailureCode.KILLED_BY_OPERATOR, message, retryable: false };
+  return done(
+    move(record, JobState.CANCELLED, at, 'cancelled', message, {
+      ...patch,
+      killReason: reason,
+      failure,
+      reported: false,
+    }),
+    [{ type: 'report', what: 'failed' }],
+  );
 }
 
 /** A fresh record for a job acquired from PanDA and translated. */

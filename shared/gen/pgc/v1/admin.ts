@@ -222,6 +222,8 @@ export interface EndpointInfo {
   runningJobs: number;
   lastSeenMs: number;
   agentVersion: string;
+  /** an operator drained it (pgc drain); persisted, shown even offline */
+  drained: boolean;
 }
 
 export interface ListEndpointsResponse {
@@ -378,6 +380,7 @@ function createBaseEndpointInfo(): EndpointInfo {
     runningJobs: 0,
     lastSeenMs: 0,
     agentVersion: "",
+    drained: false,
   };
 }
 
@@ -403,6 +406,9 @@ export const EndpointInfo: MessageFns<EndpointInfo> = {
     }
     if (message.agentVersion !== "") {
       writer.uint32(58).string(message.agentVersion);
+    }
+    if (message.drained !== false) {
+      writer.uint32(64).bool(message.drained);
     }
     return writer;
   },
@@ -476,6 +482,14 @@ export const EndpointInfo: MessageFns<EndpointInfo> = {
             message.agentVersion = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.drained = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -513,6 +527,7 @@ export const EndpointInfo: MessageFns<EndpointInfo> = {
         : isSet(object.agent_version)
         ? globalThis.String(object.agent_version)
         : "",
+      drained: isSet(object.drained) ? globalThis.Boolean(object.drained) : false,
     };
   },
 
@@ -539,6 +554,9 @@ export const EndpointInfo: MessageFns<EndpointInfo> = {
     if (message.agentVersion !== "") {
       obj.agentVersion = message.agentVersion;
     }
+    if (message.drained !== false) {
+      obj.drained = message.drained;
+    }
     return obj;
   },
 
@@ -556,6 +574,7 @@ export const EndpointInfo: MessageFns<EndpointInfo> = {
     message.runningJobs = object.runningJobs ?? 0;
     message.lastSeenMs = object.lastSeenMs ?? 0;
     message.agentVersion = object.agentVersion ?? "";
+    message.drained = object.drained ?? false;
     return message;
   },
 };
