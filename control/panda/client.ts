@@ -7,7 +7,7 @@
  * backoff on 5xx, timeouts and connection errors — except acquire_jobs, see acquireJobs().
  */
 import { type BackoffPolicy, backoffDelayMs } from '../../shared/backoff.js';
-import { FailureCode, PgcError, UnavailableError } from '../../shared/errors.js';
+import { FailureCode, PgcError, TimeoutError, UnavailableError } from '../../shared/errors.js';
 import { type HttpTls, httpRequest } from '../../shared/http.js';
 import type { Logger } from '../../shared/logger.js';
 import { PandaHttpError, PandaProtocolError, PandaRejectedError } from './errors.js';
@@ -35,6 +35,19 @@ export interface PandaClientOptions {
   log: Logger;
   /** Injected for tests: waits between attempts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Told of every attempt's outcome and duration (metrics). */
+  onCall?: (method: string, outcome: CallOutcome, durationMs: number) => void;
+}
+
+/** How one HTTP attempt at PanDA ended, coarse enough for a metric label. */
+export type CallOutcome = 'ok' | 'rejected' | 'http_error' | 'protocol' | 'timeout' | 'unreachable';
+
+function outcomeOf(err: unknown): CallOutcome {
+  if (err instanceof PandaRejectedError) return 'rejected';
+  if (err instanceof PandaHttpError) return 'http_error';
+  if (err instanceof PandaProtocolError) return 'protocol';
+  if (err instanceof TimeoutError) return 'timeout';
+  return 'unreachable';
 }
 
 interface Envelope {
@@ -213,12 +226,20 @@ export class PandaClient {
     const retries = this.options.retries ?? 3;
     const mayRetry = req.retry ?? ((err: unknown) => err instanceof PgcError && err.retryable);
     for (let attempt = 0; ; attempt++) {
+      const startedAt = performance.now();
       try {
         const envelope = await this.once(path, req);
+        this.options.onCall?.(
+          path,
+          envelope.success ? 'ok' : 'rejected',
+          performance.now() - startedAt,
+        );
         if (!envelope.success && !req.acceptFailure)
           throw new PandaRejectedError(path, envelope.message);
         return envelope;
       } catch (err) {
+        if (!(err instanceof PandaRejectedError))
+          this.options.onCall?.(path, outcomeOf(err), performance.now() - startedAt);
         if (attempt >= retries || !mayRetry(err) || req.signal?.aborted) throw err;
         const delay = backoffDelayMs(attempt, this.options.backoff ?? DEFAULT_BACKOFF);
         this.log.warn(

@@ -303,7 +303,15 @@ describe('PanDA client ↔ simulator', () => {
   });
 
   it('retries through injected 500s and hangs, and gives typed errors when they last', async () => {
-    const panda = client(sim, { timeoutMs: 300, retries: 2 });
+    const seen: string[] = [];
+    const panda = client(sim, {
+      timeoutMs: 300,
+      retries: 2,
+      onCall: (method, outcome) => seen.push(`${method} ${outcome}`),
+    });
+    await panda.getStatus([1]);
+    expect(seen).toEqual(['job/get_status ok']);
+    seen.length = 0;
     await simApi(sim, 'POST', '/sim/faults', { kind: 'http500', durationMs: 60_000 });
     const err500 = await panda.getStatus([1]).catch((e: unknown) => e);
     expect(err500).toBeInstanceOf(PandaHttpError);
@@ -315,6 +323,11 @@ describe('PanDA client ↔ simulator', () => {
     const hung = await panda.getStatus([1]).catch((e: unknown) => e);
     expect(hung).toBeInstanceOf(TimeoutError);
     await simApi(sim, 'DELETE', '/sim/faults');
+    // Every attempt is counted (the first call and its 2 retries each time), by outcome.
+    expect(seen).toEqual([
+      ...Array(3).fill('job/get_status http_error'),
+      ...Array(3).fill('job/get_status timeout'),
+    ]);
 
     // A short outage is ridden out by the retries (real waits here).
     const patient = client(sim, {
