@@ -159,8 +159,23 @@ export interface CapacityUpdate {
   capacity?: Capacity | undefined;
 }
 
+/**
+ * Sent every ping interval; carries the agent's counters for the control plane's per-endpoint
+ * metrics (totals since the agent process started: Prometheus handles the reset on restart).
+ */
 export interface Ping {
   atMs: number;
+  stats?: AgentStats | undefined;
+}
+
+export interface AgentStats {
+  jobsStarted: number;
+  jobsSucceeded: number;
+  jobsFailed: number;
+  jobsRunning: number;
+  logBytesShipped: number;
+  outputBytesStored: number;
+  rssBytes: number;
 }
 
 export interface Pong {
@@ -1416,13 +1431,16 @@ export const CapacityUpdate: MessageFns<CapacityUpdate> = {
 };
 
 function createBasePing(): Ping {
-  return { atMs: 0 };
+  return { atMs: 0, stats: undefined };
 }
 
 export const Ping: MessageFns<Ping> = {
   encode(message: Ping, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.atMs !== 0) {
       writer.uint32(8).int64(message.atMs);
+    }
+    if (message.stats !== undefined) {
+      AgentStats.encode(message.stats, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1448,6 +1466,14 @@ export const Ping: MessageFns<Ping> = {
             message.atMs = longToNumber(reader.int64());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stats = AgentStats.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1467,6 +1493,7 @@ export const Ping: MessageFns<Ping> = {
         : isSet(object.at_ms)
         ? globalThis.Number(object.at_ms)
         : 0,
+      stats: isSet(object.stats) ? AgentStats.fromJSON(object.stats) : undefined,
     };
   },
 
@@ -1474,6 +1501,9 @@ export const Ping: MessageFns<Ping> = {
     const obj: any = {};
     if (message.atMs !== 0) {
       obj.atMs = Math.round(message.atMs);
+    }
+    if (message.stats !== undefined) {
+      obj.stats = AgentStats.toJSON(message.stats);
     }
     return obj;
   },
@@ -1484,6 +1514,210 @@ export const Ping: MessageFns<Ping> = {
   fromPartial<I extends Exact<DeepPartial<Ping>, I>>(object: I): Ping {
     const message = createBasePing();
     message.atMs = object.atMs ?? 0;
+    message.stats = (object.stats !== undefined && object.stats !== null)
+      ? AgentStats.fromPartial(object.stats)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAgentStats(): AgentStats {
+  return {
+    jobsStarted: 0,
+    jobsSucceeded: 0,
+    jobsFailed: 0,
+    jobsRunning: 0,
+    logBytesShipped: 0,
+    outputBytesStored: 0,
+    rssBytes: 0,
+  };
+}
+
+export const AgentStats: MessageFns<AgentStats> = {
+  encode(message: AgentStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobsStarted !== 0) {
+      writer.uint32(8).int64(message.jobsStarted);
+    }
+    if (message.jobsSucceeded !== 0) {
+      writer.uint32(16).int64(message.jobsSucceeded);
+    }
+    if (message.jobsFailed !== 0) {
+      writer.uint32(24).int64(message.jobsFailed);
+    }
+    if (message.jobsRunning !== 0) {
+      writer.uint32(32).int32(message.jobsRunning);
+    }
+    if (message.logBytesShipped !== 0) {
+      writer.uint32(40).int64(message.logBytesShipped);
+    }
+    if (message.outputBytesStored !== 0) {
+      writer.uint32(48).int64(message.outputBytesStored);
+    }
+    if (message.rssBytes !== 0) {
+      writer.uint32(56).int64(message.rssBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.jobsStarted = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.jobsSucceeded = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.jobsFailed = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.jobsRunning = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.logBytesShipped = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.outputBytesStored = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.rssBytes = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentStats {
+    return {
+      jobsStarted: isSet(object.jobsStarted)
+        ? globalThis.Number(object.jobsStarted)
+        : isSet(object.jobs_started)
+        ? globalThis.Number(object.jobs_started)
+        : 0,
+      jobsSucceeded: isSet(object.jobsSucceeded)
+        ? globalThis.Number(object.jobsSucceeded)
+        : isSet(object.jobs_succeeded)
+        ? globalThis.Number(object.jobs_succeeded)
+        : 0,
+      jobsFailed: isSet(object.jobsFailed)
+        ? globalThis.Number(object.jobsFailed)
+        : isSet(object.jobs_failed)
+        ? globalThis.Number(object.jobs_failed)
+        : 0,
+      jobsRunning: isSet(object.jobsRunning)
+        ? globalThis.Number(object.jobsRunning)
+        : isSet(object.jobs_running)
+        ? globalThis.Number(object.jobs_running)
+        : 0,
+      logBytesShipped: isSet(object.logBytesShipped)
+        ? globalThis.Number(object.logBytesShipped)
+        : isSet(object.log_bytes_shipped)
+        ? globalThis.Number(object.log_bytes_shipped)
+        : 0,
+      outputBytesStored: isSet(object.outputBytesStored)
+        ? globalThis.Number(object.outputBytesStored)
+        : isSet(object.output_bytes_stored)
+        ? globalThis.Number(object.output_bytes_stored)
+        : 0,
+      rssBytes: isSet(object.rssBytes)
+        ? globalThis.Number(object.rssBytes)
+        : isSet(object.rss_bytes)
+        ? globalThis.Number(object.rss_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: AgentStats): unknown {
+    const obj: any = {};
+    if (message.jobsStarted !== 0) {
+      obj.jobsStarted = Math.round(message.jobsStarted);
+    }
+    if (message.jobsSucceeded !== 0) {
+      obj.jobsSucceeded = Math.round(message.jobsSucceeded);
+    }
+    if (message.jobsFailed !== 0) {
+      obj.jobsFailed = Math.round(message.jobsFailed);
+    }
+    if (message.jobsRunning !== 0) {
+      obj.jobsRunning = Math.round(message.jobsRunning);
+    }
+    if (message.logBytesShipped !== 0) {
+      obj.logBytesShipped = Math.round(message.logBytesShipped);
+    }
+    if (message.outputBytesStored !== 0) {
+      obj.outputBytesStored = Math.round(message.outputBytesStored);
+    }
+    if (message.rssBytes !== 0) {
+      obj.rssBytes = Math.round(message.rssBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AgentStats>, I>>(base?: I): AgentStats {
+    return AgentStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AgentStats>, I>>(object: I): AgentStats {
+    const message = createBaseAgentStats();
+    message.jobsStarted = object.jobsStarted ?? 0;
+    message.jobsSucceeded = object.jobsSucceeded ?? 0;
+    message.jobsFailed = object.jobsFailed ?? 0;
+    message.jobsRunning = object.jobsRunning ?? 0;
+    message.logBytesShipped = object.logBytesShipped ?? 0;
+    message.outputBytesStored = object.outputBytesStored ?? 0;
+    message.rssBytes = object.rssBytes ?? 0;
     return message;
   },
 };
