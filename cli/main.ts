@@ -28,8 +28,25 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** Writes and waits for 'drain' when the stream's buffer is full. */
+function writeBytes(stream: NodeJS.WriteStream): (data: Uint8Array) => Promise<void> {
+  return (data) =>
+    stream.write(data)
+      ? Promise.resolve()
+      : new Promise((resolve) => stream.once('drain', resolve));
+}
+
+// `pgc logs 123 | head` closes the pipe early: that is the reader's choice, not a failure.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  stdoutBytes: writeBytes(process.stdout),
+  stderrBytes: writeBytes(process.stderr),
   env: process.env,
 });

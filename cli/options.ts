@@ -25,7 +25,11 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** --server and --json: what every admin verb takes. */
+/**
+ * What every admin verb takes: --server and --json, and the agent's kind of TLS files (same
+ * environment variables as the agent's config, agent/config.ts) for a control plane that
+ * requires client certificates.
+ */
 export function adminOptions(
   command: Command,
   env: Readonly<Record<string, string | undefined>>,
@@ -36,7 +40,30 @@ export function adminOptions(
         .env('PGC_ADDR')
         .default(env.PGC_ADDR ?? DEFAULT_ADDR),
     )
-    .option('--json', 'print JSON for scripts instead of a table');
+    .option('--json', 'print JSON for scripts instead of a table')
+    .addOption(
+      new Option('--tls-ca <file>', 'CA the control plane’s certificate chains to (PEM)').env(
+        'PGC_TLS_CA_FILE',
+      ),
+    )
+    .addOption(new Option('--tls-cert <file>', 'client certificate (PEM)').env('PGC_TLS_CERT_FILE'))
+    .addOption(new Option('--tls-key <file>', 'client key (PEM)').env('PGC_TLS_KEY_FILE'))
+    .option('--insecure', 'allow plaintext gRPC to a non-loopback address');
+}
+
+/** A repeatable option whose values must be one of `words`, collected in order. */
+export function collectChoice<T>(
+  words: readonly string[],
+  parse: (word: string) => T | undefined,
+): (value: string, previous?: T[]) => T[] {
+  return (value, previous = []) => {
+    const parsed = parse(value.trim().toLowerCase());
+    if (parsed === undefined)
+      throw new InvalidArgumentError(
+        `expected one of ${words.join(', ')}, got ${JSON.stringify(value)}`,
+      );
+    return [...previous, parsed];
+  };
 }
 
 export function logLevelOption(): Option {

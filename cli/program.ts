@@ -5,15 +5,23 @@
  */
 import { Command, Option } from 'commander';
 import { PACKAGE_VERSION } from '../shared/package-info.js';
+import type { AdminFlags } from './admin/connection.js';
+import { parseStateWord, STATE_WORDS } from './admin/shapes.js';
+import { runDrain, runEndpoints } from './commands/admin-endpoints.js';
+import { type JobsFlags, runJob, runJobs } from './commands/admin-jobs.js';
+import { type KillFlags, runKill } from './commands/admin-kill.js';
+import { type LogsFlags, runLogs } from './commands/admin-logs.js';
+import { type OutputsFlags, runOutputs } from './commands/admin-outputs.js';
 import { type AgentExecFlags, runAgentExec } from './commands/agent-exec.js';
 import { type AgentRunFlags, runAgent } from './commands/agent-run.js';
 import { type ControlRunFlags, runControl } from './commands/control-run.js';
 import { type PandaSimFlags, parseMs, parseSeconds, runPandaSim } from './commands/panda-sim.js';
 import { runSubmit, type SubmitFlags } from './commands/submit.js';
-import { NotLandedError } from './errors.js';
+import { NotLandedError, UsageError } from './errors.js';
 import {
   adminOptions,
   collect,
+  collectChoice,
   DEFAULT_ADDR,
   logLevelOption,
   parsePort,
@@ -23,16 +31,27 @@ import {
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Raw bytes (pgc logs); resolves when more may be written (back-pressure). */
+  stdoutBytes: (data: Uint8Array) => Promise<void>;
+  stderrBytes: (data: Uint8Array) => Promise<void>;
   env: Readonly<Record<string, string | undefined>>;
 }
 
 const ISSUES = {
   panda: [3, 'PanDA client, translation and simulator'],
   endToEnd: [5, 'control plane end to end'],
-  killsLogsCli: [6, 'kills, logs, outputs and the admin CLI'],
   security: [7, 'security'],
   demo: [8, 'demo, endpoint install and documentation'],
 } as const satisfies Record<string, readonly [number, string]>;
+
+/** Variadic ids are parsed here: commander's argParser on a variadic argument sees each value. */
+function pandaIdArgument(value: string): number {
+  if (!/^[0-9]{1,16}$/.test(value) || Number(value) <= 0)
+    throw new UsageError(
+      `expected PanDA job ids (positive integers), got ${JSON.stringify(value)}`,
+    );
+  return Number(value);
+}
 
 function notLanded(command: string, issue: readonly [number, string]): () => never {
   return () => {
@@ -201,49 +220,64 @@ export function buildProgram(io: CliIo): Command {
   adminOptions(
     program.command('endpoints').description('list endpoints and their capacity'),
     env,
-  ).action(notLanded('endpoints', ISSUES.killsLogsCli));
-  adminOptions(program.command('jobs').description('list jobs'), env)
-    .option('--state <state>', 'only jobs in this state (repeatable)', collect)
+  ).action((flags: AdminFlags) => runEndpoints(flags, io));
+  adminOptions(program.command('jobs').description('list jobs, newest PanDA ids last'), env)
+    .option(
+      '--state <state>',
+      `only jobs in this state (repeatable): ${STATE_WORDS.join(', ')}`,
+      collectChoice(STATE_WORDS, parseStateWord),
+    )
     .option('--endpoint <id>', 'only jobs at this endpoint')
     .option('--queue <name>', 'only jobs of this queue')
     .option('--task <id>', 'only jobs of this task', parsePositiveInt)
-    .option('--limit <n>', 'jobs per page', parsePositiveInt, 50)
-    .option('--page <token>', 'continue from a previous page')
-    .action(notLanded('jobs', ISSUES.killsLogsCli));
+    .option('--limit <n>', 'jobs per page (at most 1000)', parsePositiveInt, 100)
+    .option('--page-token <token>', 'continue after a previous page')
+    .action((flags: JobsFlags) => runJobs(flags, io));
   adminOptions(
     program.command('job').description('show one job: spec, timeline, result, outputs'),
     env,
   )
     .argument('<pandaId>', 'PanDA job id', parsePositiveInt)
-    .action(notLanded('job', ISSUES.killsLogsCli));
-  adminOptions(program.command('logs').description("print a job's logs"), env)
+    .action((pandaId: number, flags: AdminFlags) => runJob(pandaId, flags, io));
+  adminOptions(
+    program
+      .command('logs')
+      .description(
+        "print a job's logs: its stdout to stdout, its stderr to stderr (or download the tarball)",
+      ),
+    env,
+  )
     .argument('<pandaId>', 'PanDA job id', parsePositiveInt)
     .option('-f, --follow', 'follow a running job until it ends')
-    .option('--stderr', 'stderr only')
-    .option('--tail <n>', 'only the last N lines', parsePositiveInt)
+    .option('--stdout', 'stdout only')
+    .option('--stderr', 'stderr only (printed to stdout)')
+    .option('--tail <n>', 'only the last N lines of each stream', parsePositiveInt)
     .option('--archive', "download the job's log tarball")
-    .option('-o, --output <file>', 'where to write the log tarball')
-    .action(notLanded('logs', ISSUES.killsLogsCli));
+    .option('-o, --output <file>', 'where to write the log tarball (default: its LFN)')
+    .action((pandaId: number, flags: LogsFlags) => runLogs(pandaId, flags, io));
   adminOptions(
     program.command('outputs').description("download a job's outputs and verify their checksums"),
     env,
   )
     .argument('<pandaId>', 'PanDA job id', parsePositiveInt)
     .option('-o, --output <dir>', 'directory to write to', '.')
-    .action(notLanded('outputs', ISSUES.killsLogsCli));
-  adminOptions(program.command('kill').description('kill jobs'), env)
+    .action((pandaId: number, flags: OutputsFlags) => runOutputs(pandaId, flags, io));
+  adminOptions(
+    program.command('kill').description('kill jobs (unknown or finished ones: no-op)'),
+    env,
+  )
     .argument('<pandaIds...>', 'PanDA job ids')
     .option('--reason <text>', 'why, as recorded in the job history')
-    .action(notLanded('kill', ISSUES.killsLogsCli));
+    .action((ids: string[], flags: KillFlags) => runKill(ids.map(pandaIdArgument), flags, io));
   adminOptions(
     program.command('drain').description('stop dispatching to an endpoint; running jobs go on'),
     env,
   )
     .argument('<endpoint>', 'endpoint id')
-    .action(notLanded('drain', ISSUES.killsLogsCli));
+    .action((endpointId: string, flags: AdminFlags) => runDrain(endpointId, true, flags, io));
   adminOptions(program.command('undrain').description('dispatch to an endpoint again'), env)
     .argument('<endpoint>', 'endpoint id')
-    .action(notLanded('undrain', ISSUES.killsLogsCli));
+    .action((endpointId: string, flags: AdminFlags) => runDrain(endpointId, false, flags, io));
 
   const certs = program
     .command('certs')
