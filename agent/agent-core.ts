@@ -10,11 +10,11 @@ import { delimiter, join } from 'node:path';
 import { FailureCode, PgcError } from '../shared/errors.js';
 import { type JobKey, KillReason } from '../shared/gen/pgc/v1/common.js';
 import type { JobEvent } from '../shared/gen/pgc/v1/events.js';
-import type { JobSpec } from '../shared/gen/pgc/v1/job.js';
+import type { JobResult, JobSpec } from '../shared/gen/pgc/v1/job.js';
 import { attemptId, validateJobKey } from '../shared/ids.js';
 import { EVENT_RANK } from '../shared/job-events.js';
 import type { Logger } from '../shared/logger.js';
-import { Journal, type JournalEntry, type LocalState } from './journal.js';
+import { Journal, type JournalEntry, type LocalState, publishedAtMs } from './journal.js';
 import { processesByMarker } from './proc.js';
 import { resolveInterpreter } from './runner/interpreter.js';
 import {
@@ -27,8 +27,22 @@ import { killJobTree } from './runner/kill.js';
 import { Launcher } from './runner/launcher.js';
 import { ResourceMonitor } from './runner/monitor.js';
 import type { Download } from './runner/stage-in.js';
+import type { PendingUpload } from './runner/stage-out.js';
 
 export const MARKER_VARIABLE = 'PGC_JOB_MARKER';
+
+/** A delivered attempt: its job directory is kept a while, then removed. */
+export interface PublishedAttempt {
+  key: JobKey;
+  jobDir: string;
+  publishedAtMs: number;
+}
+
+/** What must be stored before an attempt's result may be published. */
+export interface DeliveryPlan {
+  logFiles: { stdout: string; stderr: string };
+  uploads: readonly PendingUpload[];
+}
 
 export interface AgentCoreOptions {
   endpointId: string;
@@ -65,7 +79,7 @@ export class AgentCore {
   private readonly runners = new Map<string, JobRunner>();
   private readonly starting = new Map<string, Promise<JobRunner>>();
   /** Attempts delivered before this process started: listed in Hello, never run again. */
-  private readonly published = new Map<string, { key: JobKey; state: LocalState }>();
+  private readonly published = new Map<string, PublishedAttempt>();
   private readonly launcher: Launcher;
 
   private constructor(
@@ -103,7 +117,11 @@ export class AgentCore {
     await core.killOrphans(entries);
     for (const entry of entries) {
       if (entry.state === 'published') {
-        core.published.set(attemptId(entry.key), { key: entry.key, state: entry.state });
+        core.published.set(attemptId(entry.key), {
+          key: entry.key,
+          jobDir: entry.jobDir,
+          publishedAtMs: publishedAtMs(entry) ?? entry.acceptedAtMs,
+        });
         continue;
       }
       core.runners.set(attemptId(entry.key), JobRunner.resume(core.context(), entry));
@@ -248,7 +266,36 @@ export class AgentCore {
   /** Every attempt this agent holds, with its local state (delivered ones included). */
   attempts(): Array<{ key: JobKey; state: LocalState }> {
     const live = [...this.runners.values()].map((r) => ({ key: r.key, state: r.state }));
-    return [...live, ...this.published.values()];
+    const earlier = [...this.published.values()].map(({ key }) => ({
+      key,
+      state: 'published' as const,
+    }));
+    return [...live, ...earlier];
+  }
+
+  /** Delivered attempts with their job directories (for the retention sweep). */
+  publishedAttempts(): PublishedAttempt[] {
+    const now: PublishedAttempt[] = [];
+    for (const r of this.runners.values()) {
+      const at = r.publishedAtMs;
+      if (at !== undefined) now.push({ key: r.key, jobDir: r.jobDir, publishedAtMs: at });
+    }
+    return [...now, ...this.published.values()];
+  }
+
+  /** The log files and pending uploads of an attempt that has a result; undefined otherwise. */
+  deliveryPlan(key: JobKey): DeliveryPlan | undefined {
+    const runner = this.runners.get(attemptId(key));
+    if (runner === undefined || runner.state !== 'exited') return undefined;
+    return { logFiles: runner.logFiles, uploads: runner.uploads };
+  }
+
+  /** Replaces an unpublished attempt's recorded result (see JobRunner.amendResult). */
+  async amendResult(key: JobKey, change: (result: JobResult) => JobResult): Promise<JobResult> {
+    const runner = this.runners.get(attemptId(key));
+    if (runner === undefined)
+      throw new PgcError(FailureCode.NOT_FOUND, `attempt ${attemptId(key)} is not held here`);
+    return runner.amendResult(change);
   }
 
   /** Runners of jobs that have not ended (their slots and memory are in use). */

@@ -1,7 +1,9 @@
 /**
  * An agent: the core (journal, sandboxes, supervised payloads), its outbox of events to
- * JetStream, its command consumer and its gRPC session with the control plane, wired together.
- * The core opens first, so payloads are supervised even while NATS or the control plane are away.
+ * JetStream, its log shipper and result delivery (chunks, tarball and small outputs stored before
+ * a result is published), the job-directory retention, its command consumer and its gRPC session
+ * with the control plane, wired together. The core opens first, so payloads are supervised even
+ * while NATS or the control plane are away.
  *
  *   starting → running → stopping → stopped      (a second stop() while stopping waits for the first)
  */
@@ -12,6 +14,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { describeError } from '../shared/errors.js';
 import { KillReason } from '../shared/gen/pgc/v1/common.js';
+import type { JobEvent } from '../shared/gen/pgc/v1/events.js';
 import type { JobSpec } from '../shared/gen/pgc/v1/job.js';
 import { attemptId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
@@ -23,7 +26,11 @@ import { AgentCore } from './agent-core.js';
 import { capacityOf, refusal } from './capacity.js';
 import { CommandConsumer } from './command-consumer.js';
 import type { AgentConfig } from './config.js';
+import { ResultDelivery } from './delivery/result-delivery.js';
 import { EventOutbox } from './event-outbox.js';
+import { JobDirRetention } from './job-dir-retention.js';
+import { LogShipper } from './logs/log-shipper.js';
+import { LogShipStore } from './logs/ship-store.js';
 import type { FaultPoint } from './runner/job-runner.js';
 import { downloadToFile, SandboxManager } from './sandbox/sandbox-manager.js';
 import { AgentSession } from './session.js';
@@ -36,6 +43,14 @@ export interface AgentDeps {
   stateDir: string;
   /** Test hook passed to the core (cli/fault-injection.ts). */
   fault?: (point: FaultPoint) => void;
+}
+
+/** Logs and files the results wait for, and the removal of job directories after them. */
+interface StoredFiles {
+  store: LogShipStore;
+  shipper: LogShipper;
+  delivery: ResultDelivery;
+  retention: JobDirRetention;
 }
 
 export class Agent {
@@ -52,6 +67,7 @@ export class Agent {
     private readonly sandboxes: SandboxManager,
     private readonly outbox: EventOutbox,
     private readonly core: AgentCore,
+    private readonly files: StoredFiles,
   ) {}
 
   static async start(config: AgentConfig, deps: AgentDeps): Promise<Agent> {
@@ -80,10 +96,39 @@ export class Agent {
     });
     let core: AgentCore | undefined;
     const sessionRef: { current?: AgentSession } = {};
+    const store = await LogShipStore.open(join(deps.stateDir, 'log-ship'), {
+      allowNetworkFilesystem: config.allowNetworkFilesystem,
+    });
+    const shipper = new LogShipper({
+      endpointId: config.endpointId,
+      names,
+      store,
+      capBytes: config.logShipMaxBytes,
+      running: () => core?.active() ?? [],
+      log: log.child({ component: 'log-shipper' }),
+    });
     const outbox = await EventOutbox.open(join(deps.stateDir, 'outbox'), {
       log,
       names,
-      onResultPublished: async (key) => core?.markPublished(key),
+      onResultPublished: async (key) => {
+        await core?.markPublished(key);
+        await shipper.forget(key);
+      },
+    });
+    const appendEvent = (event: JobEvent): Promise<void> =>
+      outbox.append(event).catch((err: unknown) => {
+        log.error({ err: describeError(err) }, 'cannot store a job event');
+      });
+    // A result enters the outbox only once its logs and files are stored (issue 6).
+    const delivery = new ResultDelivery({
+      shipper,
+      plan: (key) => core?.deliveryPlan(key),
+      amend: (key, change) => {
+        if (core === undefined) throw new Error('the agent core is not open');
+        return core.amendResult(key, change);
+      },
+      deliver: appendEvent,
+      log: log.child({ component: 'delivery' }),
     });
     core = await AgentCore.open({
       endpointId: config.endpointId,
@@ -111,21 +156,39 @@ export class Agent {
         localInputDirs: config.inputDirs,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         passEnv: config.passEnv,
+        stageOut: {
+          bucket: names.bucket(config.endpointId),
+          objectStoreMaxBytes: config.objectStoreMaxBytes,
+          outputsDir: config.outputsDir ?? join(deps.stateDir, 'outputs'),
+        },
       },
       monitorIntervalMs: config.monitorIntervalMs,
       allowNetworkFilesystem: config.allowNetworkFilesystem,
       ...(deps.fault ? { fault: deps.fault } : {}),
       // Resumed jobs announce themselves while the core opens, before the agent object exists.
       onEvent: (event) => {
-        outbox
-          .append(event)
-          .catch((err: unknown) =>
-            log.error({ err: describeError(err) }, 'cannot store a job event'),
-          );
-        if (event.body?.$case === 'result') sessionRef.current?.sendCapacity();
+        if (event.body?.$case === 'result') {
+          delivery.submit(event);
+          sessionRef.current?.sendCapacity();
+        } else {
+          void appendEvent(event);
+        }
       },
     });
-    const agent: Agent = new Agent(config, deps, sandboxes, outbox, core);
+    await forgetDelivered(store, core);
+    const retention = new JobDirRetention({
+      jobsRoot: join(deps.stateDir, 'jobs'),
+      keepMs: config.keepJobDirHours * 3_600_000,
+      published: () => core?.publishedAttempts() ?? [],
+      log: log.child({ component: 'retention' }),
+    });
+    retention.start();
+    const agent: Agent = new Agent(config, deps, sandboxes, outbox, core, {
+      store,
+      shipper,
+      delivery,
+      retention,
+    });
     agent.session = new AgentSession({
       address: config.server,
       credentials,
@@ -173,7 +236,11 @@ export class Agent {
         return;
       }
       this.nc = nc;
-      this.outbox.start(jetstream(nc));
+      // checkAPI off: the agent's NATS user may not read account info ($JS.API.INFO).
+      const js = jetstream(nc, { checkAPI: false });
+      this.outbox.start(js);
+      this.files.shipper.start(js);
+      this.files.delivery.start(js);
       this.commands = new CommandConsumer({
         nc,
         names,
@@ -229,7 +296,10 @@ export class Agent {
     if (cancelJobs)
       await Promise.all(this.core.active().map((r) => r.kill(KillReason.AGENT_SHUTDOWN)));
     await this.commands?.stop();
+    this.files.retention.stop();
+    await Promise.all([this.files.delivery.close(), this.files.shipper.close()]);
     await this.outbox.close();
+    await this.files.store.close();
     await this.nc?.close().catch(() => {});
     await this.core.close();
     await this.sandboxes.close();
@@ -240,4 +310,15 @@ export class Agent {
         : 'agent stopped; running payloads carry on',
     );
   }
+}
+
+/** Drops shipping records of attempts already delivered (a crash can leave them behind). */
+async function forgetDelivered(store: LogShipStore, core: AgentCore): Promise<void> {
+  const pending = new Set(
+    core
+      .attempts()
+      .filter((a) => a.state !== 'published')
+      .map((a) => attemptId(a.key)),
+  );
+  for (const id of await store.attempts()) if (!pending.has(id)) await store.forgetAttempt(id);
 }

@@ -107,6 +107,30 @@ export const agentSchema = z.strictObject({
   maxOutputBytes: positive()
     .default(50 * GiB)
     .describe('largest output file collected'),
+  logShipMaxBytes: positive()
+    .default(64 * MiB)
+    .describe(
+      'per job and stream: log bytes shipped live to JetStream; past it one chunk with the truncation marker ends the stream (the tarball keeps up to maxLogBytes)',
+    ),
+  objectStoreMaxBytes: nonNegative()
+    .default(64 * MiB)
+    .describe(
+      "outputs up to this size go to the endpoint's object-store bucket; larger ones are placed in outputsDir",
+    ),
+  outputsDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'where outputs larger than objectStoreMaxBytes are placed, as <scope>/<lfn> (default <stateDir>/outputs); in production a filesystem the site shares',
+    ),
+  keepJobDirHours: z
+    .number()
+    .nonnegative()
+    .default(24)
+    .describe(
+      "how long a job's directory is kept after its result was published, in hours (fractions allowed)",
+    ),
   monitorIntervalMs: positive()
     .default(1000)
     .describe('how often memory and log sizes are sampled'),

@@ -9,6 +9,7 @@ import { type Db, DURABLE, openDb, readPrefix } from '../shared/db.js';
 import type { JobKey, KillReason } from '../shared/gen/pgc/v1/common.js';
 import { JobResult, JobSpec } from '../shared/gen/pgc/v1/job.js';
 import { attemptId } from '../shared/ids.js';
+import type { PendingUpload } from './runner/stage-out.js';
 
 /**
  * accepted → staging → starting → running → exited → published
@@ -34,7 +35,19 @@ export interface JournalEntry {
   supervisor?: { pid: number; startTicks: number; startedAtMs: number };
   kill?: { reason: KillReason; message: string; atMs: number };
   result?: JobResult;
+  /** Object-store uploads the result announces; done before the result is published. */
+  uploads?: PendingUpload[];
   history: HistoryEntry[];
+}
+
+/** When the attempt's result was delivered (its `published` note), or undefined. */
+export function publishedAtMs(entry: JournalEntry): number | undefined {
+  if (entry.state !== 'published') return undefined;
+  for (let i = entry.history.length - 1; i >= 0; i--) {
+    const note = entry.history[i];
+    if (note?.type === 'published') return note.atMs;
+  }
+  return entry.acceptedAtMs;
 }
 
 /** The stored form: protobuf messages as their canonical JSON. */

@@ -17,7 +17,7 @@ import { type Failure, type JobKey, KillReason } from '../../shared/gen/pgc/v1/c
 import type { JobEvent } from '../../shared/gen/pgc/v1/events.js';
 import type { JobResult, JobSpec } from '../../shared/gen/pgc/v1/job.js';
 import type { Logger } from '../../shared/logger.js';
-import type { Journal, JournalEntry, LocalState } from '../journal.js';
+import { type Journal, type JournalEntry, type LocalState, publishedAtMs } from '../journal.js';
 import { processesByMarker } from '../proc.js';
 import { readHead, readReturnValue, readTail } from './file-ends.js';
 import { type JobPaths, jobPaths, prepareJobDir } from './job-dir.js';
@@ -28,7 +28,14 @@ import { writeLogArchive } from './log-archive.js';
 import type { ResourceMonitor, Sample } from './monitor.js';
 import { collectOutputs } from './outputs.js';
 import { payloadArgv, payloadEnv } from './payload-argv.js';
+import { checkSpecFiles, safeLogName } from './spec-files.js';
 import { type Download, stageIn } from './stage-in.js';
+import {
+  type PendingUpload,
+  placeLogArchive,
+  placeOutputs,
+  type StageOutSettings,
+} from './stage-out.js';
 import {
   type SupervisorExit,
   startedFile,
@@ -65,6 +72,11 @@ export interface RunnerSettings {
   localInputDirs: string[];
   heartbeatIntervalMs: number;
   passEnv: string[];
+  /**
+   * Where outputs and the log tarball go. Without it (pgc agent exec, no NATS) they stay in the
+   * job directory and the result names their paths there.
+   */
+  stageOut?: StageOutSettings;
 }
 
 export interface RunnerContext {
@@ -138,6 +150,41 @@ export class JobRunner {
   /** The supervisor's pid once the payload runs. */
   get pid(): number | undefined {
     return this.entry.supervisor?.pid;
+  }
+
+  get jobDir(): string {
+    return this.entry.jobDir;
+  }
+
+  /** The payload's stdout and stderr files, which the log shipper tails. */
+  get logFiles(): { stdout: string; stderr: string } {
+    return { stdout: this.paths.stdout, stderr: this.paths.stderr };
+  }
+
+  /** Files to put into the object store before the result is published (journaled with it). */
+  get uploads(): readonly PendingUpload[] {
+    return this.entry.uploads ?? [];
+  }
+
+  /** When the result was delivered; undefined before. */
+  get publishedAtMs(): number | undefined {
+    return publishedAtMs(this.entry);
+  }
+
+  /**
+   * Replaces the recorded result (journaled before it returns): used when a file the result
+   * names can never be stored, so the published result does not point at it.
+   */
+  async amendResult(change: (result: JobResult) => JobResult): Promise<JobResult> {
+    if (this.entry.result === undefined || this.entry.state !== 'exited')
+      throw new PgcError(
+        FailureCode.FAILED_PRECONDITION,
+        `cannot amend the result of a job in state ${this.entry.state}`,
+      );
+    this.entry.result = change(this.entry.result);
+    this.note('result-amended', 'a file of the result could not be stored');
+    await this.save();
+    return this.entry.result;
   }
 
   /**
@@ -215,6 +262,8 @@ export class JobRunner {
     const signal = this.abort.signal;
     let cwd: string;
     try {
+      // File names become paths: a spec with an unsafe one fails here, before any is used.
+      checkSpecFiles(spec);
       // A staging interrupted by a restart left a partial directory; no payload ever used it.
       rmSync(this.paths.root, { recursive: true, force: true });
       await this.moveTo('staging', 'installing the sandbox and inputs');
@@ -454,11 +503,19 @@ export class JobRunner {
       typeof outcome.exit === 'object' ? outcome.exit : undefined;
     const ran = exit !== undefined || outcome.exit === 'vanished';
     let outputs: JobResult['outputs'] = [];
+    const uploads: PendingUpload[] = [];
+    const stageOut = this.ctx.settings.stageOut;
     const preliminary = decideFailure(outcome);
     if (preliminary === undefined && cwd !== undefined) {
       const collected = await collectOutputs(spec.outputs, cwd, this.ctx.settings.maxOutputBytes);
       outputs = collected.outputs;
       if (collected.problem) outcome.outputProblem = toFailure(collected.problem);
+      if (stageOut !== undefined) {
+        const placed = placeOutputs(this.key, outputs, spec.outputs, stageOut);
+        outputs = placed.outputs;
+        uploads.push(...placed.uploads);
+        if (placed.problem) outcome.outputProblem ??= toFailure(placed.problem);
+      }
     }
     const failure = decideFailure(outcome);
     const startedAtMs = this.entry.supervisor?.startedAtMs ?? 0;
@@ -483,7 +540,7 @@ export class JobRunner {
     };
     if (failure !== undefined)
       this.log.info({ code: FailureCode[failure.code], reason: failure.message }, 'job failed');
-    if (spec.log !== undefined && existsSync(this.paths.root)) {
+    if (spec.log !== undefined && safeLogName(spec) && existsSync(this.paths.root)) {
       try {
         result.log = await writeLogArchive({
           log: spec.log,
@@ -496,10 +553,16 @@ export class JobRunner {
           destDir: this.paths.root,
           ...(this.ctx.launcher ? { launcher: this.ctx.launcher } : {}),
         });
+        if (stageOut !== undefined) {
+          const placed = placeLogArchive(this.key, result.log, stageOut);
+          result.log = placed.log;
+          uploads.push(placed.upload);
+        }
       } catch (err) {
         this.log.error({ err }, 'cannot write the log tarball');
       }
     }
+    this.entry.uploads = uploads;
     this.entry.result = result;
     await this.moveTo('exited', failure === undefined ? 'finished' : `failed: ${failure.message}`);
     this.ctx.fault?.('after-result');

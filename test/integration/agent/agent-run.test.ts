@@ -17,6 +17,9 @@ describe('pgc agent run', () => {
     expect(config.sandbox.quotaBytes).toBe(defaults.sandbox.quotaBytes);
     expect(config.maxLogBytes).toBe(defaults.maxLogBytes);
     expect(config.heartbeatIntervalMs).toBe(defaults.heartbeatIntervalMs);
+    expect(config.logShipMaxBytes).toBe(defaults.logShipMaxBytes);
+    expect(config.objectStoreMaxBytes).toBe(defaults.objectStoreMaxBytes);
+    expect(config.keepJobDirHours).toBe(defaults.keepJobDirHours);
   });
 
   it('exits 2 without an endpoint id, naming the flag', async () => {
