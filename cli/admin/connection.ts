@@ -5,7 +5,7 @@
  */
 import { type ClientReadableStream, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { ORIGIN_METADATA } from '../../control/admin/calls.js';
-import { FailureCode, PgcError } from '../../shared/errors.js';
+import { FailureCode, PgcError, ValidationError } from '../../shared/errors.js';
 import {
   AdminClient,
   type DataChunk,
@@ -47,6 +47,8 @@ export function explain(err: unknown, server: string): Error {
       FailureCode.UNAVAILABLE,
       `cannot reach the control plane at ${server}: ${lastError(err.details)}`,
     );
+  // The server judged the request malformed: bad usage, exit status 2 like commander's.
+  if (err.code === status.INVALID_ARGUMENT) return new ValidationError(err.details);
   if (err.code === status.DEADLINE_EXCEEDED)
     return new AdminCallError(
       FailureCode.TIMEOUT,
