@@ -15,6 +15,9 @@ export interface PayloadFlags {
   writeFiles?: Record<string, number>;
   dieBySignal?: NodeJS.Signals;
   pidFile?: string;
+  /** Lines `tick <n> at <epoch ms>` printed to stdout one by one, `tickMs` apart. */
+  ticks?: number;
+  tickMs?: number;
 }
 
 /** The argv (after the interpreter) that runs the fixture with these flags. */
@@ -31,6 +34,8 @@ export function payloadArgs(flags: PayloadFlags): string[] {
     args.push('--write-file', `${name}=${bytes}`);
   if (flags.dieBySignal) args.push('--die-by-signal', flags.dieBySignal);
   if (flags.pidFile) args.push('--pid-file', flags.pidFile);
+  if (flags.ticks) args.push('--ticks', String(flags.ticks));
+  if (flags.tickMs !== undefined) args.push('--tick-ms', String(flags.tickMs));
   return args;
 }
 
