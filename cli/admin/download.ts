@@ -33,16 +33,23 @@ export async function downloadVerified(
 ): Promise<Downloaded> {
   const part = `${file}.part`;
   const out = createWriteStream(part, { mode: 0o644 });
+  let writeError: Error | undefined;
+  // A failed write (disk full) surfaces here, not as an unhandled 'error' event.
+  out.on('error', (err) => {
+    writeError = err;
+  });
   const adler = new Adler32();
   let size = 0;
   try {
     for await (const chunk of chunks) {
+      if (writeError) throw writeError;
       adler.update(chunk.data);
       size += chunk.data.length;
       if (!out.write(chunk.data)) await once(out, 'drain');
     }
     out.end();
     await once(out, 'finish');
+    if (writeError) throw writeError;
   } catch (err) {
     out.destroy();
     await rm(part, { force: true });

@@ -57,17 +57,24 @@ export async function fetchObject(
   let offset = 0;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done || signal.aborted) break;
-      await write({ data: Buffer.from(value), offset, totalBytes: object.info.size });
-      offset += value.length;
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        // NATS went away mid-object, or the object's sha256 digest did not match its bytes.
+        throw natsUnavailable(`reading ${bucket}/${name}`, err);
+      }
+      if (next.done || signal.aborted) break;
+      await write({ data: Buffer.from(next.value), offset, totalBytes: object.info.size });
+      offset += next.value.length;
     }
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
   if (signal.aborted) return;
-  const failed = await object.error;
-  if (failed !== null) throw natsUnavailable(`reading ${bucket}/${name}`, failed);
+  // Resolves empty (undefined, not null) when the object was read whole (nats.js obj 3.4).
+  const failed = await object.error.catch((err: unknown) => err);
+  if (failed) throw natsUnavailable(`reading ${bucket}/${name}`, failed);
   // An empty object still tells the client its size.
   if (offset === 0) await write({ data: Buffer.alloc(0), offset: 0, totalBytes: 0 });
 }
