@@ -107,13 +107,22 @@ export async function streamLogs(
         if (step.done) return;
         next = iterator.next();
         await reader.take(step.value.data, key);
-        if (!reader.live && step.value.seq >= lastAtStart) {
+        // Caught up: the last chunk stored at the start, or nothing more pending (retention may
+        // have dropped that chunk meanwhile).
+        if (!reader.live && (step.value.seq >= lastAtStart || step.value.info.pending === 0)) {
           await reader.caughtUp();
           if (!request.follow) return;
         }
         if (!reader.live) continue;
       }
-      if (!reader.live) continue;
+      if (!reader.live) {
+        // A quiet tick while catching up: if the consumer has nothing left, the chunks that were
+        // stored at the start are gone (retention); do not wait for them forever.
+        if ((await consumer.info().catch(() => undefined))?.num_pending !== 0) continue;
+        await reader.caughtUp();
+        if (!request.follow) return;
+        continue;
+      }
       await reader.releaseGaps();
       // Following: stop once the job is final and every stream said eof (or the grace ran out).
       const now = deps.now();
