@@ -16,6 +16,7 @@ import { AdminService } from '../shared/gen/pgc/v1/admin.js';
 import { type JobKey, KillReason } from '../shared/gen/pgc/v1/common.js';
 import { AgentGatewayService } from '../shared/gen/pgc/v1/gateway.js';
 import type { Logger } from '../shared/logger.js';
+import { type MetricsServer, startMetricsServer } from '../shared/metrics-server.js';
 import { ensureEndpointResources } from '../shared/nats/streams.js';
 import { natsNames } from '../shared/nats/subjects.js';
 import { grpcServerCredentials, loadTlsMaterial } from '../shared/tls.js';
@@ -23,7 +24,7 @@ import { adminService } from './admin/admin-service.js';
 import { HealthStatus, ServingStatus } from './admin/health.js';
 import { CommandPublisher } from './command-publisher.js';
 import { type ControlConfig, defaultControlStateDir, inputUrlTemplates } from './config.js';
-import { controlGauges } from './control-gauges.js';
+import { ControlMetrics } from './control-metrics.js';
 import { ControlStore } from './control-store.js';
 import { Dispatcher, queuedJob } from './dispatcher.js';
 import { EndpointRegistry } from './endpoint-registry.js';
@@ -35,7 +36,6 @@ import { JobIntake } from './job-intake.js';
 import { type JobRecord, recordId } from './job-record.js';
 import type { Transition } from './job-transition.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { type MetricsServer, startMetricsServer } from './metrics.js';
 import { openNats } from './nats-setup.js';
 import { PandaClient } from './panda/client.js';
 import { createPollers } from './panda-poller.js';
@@ -174,6 +174,10 @@ export class ControlPlane {
     const { nc, jsm } = await openNats(config, names, part('nats'));
     this.stops.push(() => nc.close());
 
+    this.registry = new EndpointRegistry(store, part('registry'), now);
+    const registry = this.registry;
+    const metrics = new ControlMetrics(store, registry);
+    store.onChange((change) => metrics.onStoreChange(change, now()));
     const panda = new PandaClient({
       baseUrl: config.panda.url,
       token: config.panda.token,
@@ -182,9 +186,8 @@ export class ControlPlane {
       timeoutMs: config.panda.timeoutMs,
       retries: 0,
       log: this.baseLog, // it binds its own component
+      onCall: (method, outcome, ms) => metrics.onPandaCall(method, outcome, ms),
     });
-    this.registry = new EndpointRegistry(store, part('registry'), now);
-    const registry = this.registry;
     const dispatcher = new Dispatcher(store, registry, {
       ackTimeoutMs: config.dispatchAckTimeoutMs,
       rejectBackoffMs: config.rejectBackoffMs,
@@ -240,6 +243,7 @@ export class ControlPlane {
           'creating the endpoint resources',
         ),
       onEndpointChange: capacityChanged,
+      onAgentStats: (endpointId, stats) => metrics.onAgentStats(endpointId, stats),
       log: part('gateway'),
       now,
     });
@@ -312,13 +316,13 @@ export class ControlPlane {
     dispatcher.kick();
 
     if (config.metricsListen !== '') {
-      this.metrics = await startMetricsServer(
+      const metricsServer = await startMetricsServer(
         config.metricsListen,
-        () => controlGauges(store, registry),
+        () => metrics.render(),
         log,
       );
-      const metrics = this.metrics;
-      if (metrics) this.stops.push(() => metrics.close());
+      this.metrics = metricsServer;
+      if (metricsServer) this.stops.push(() => metricsServer.close());
     }
   }
 

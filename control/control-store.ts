@@ -58,6 +58,8 @@ export interface StoreChange {
   jobs: boolean;
   outbox: boolean;
   commands: boolean;
+  /** Records whose state changed in the write (`from` undefined: new), for metrics. */
+  moved: ReadonlyArray<{ record: JobRecord; from: JobState | undefined }>;
 }
 
 export class ControlStore {
@@ -263,6 +265,9 @@ export class ControlStore {
     for (const id of rawIds) ops.push({ type: 'del', key: `acq:${id}` });
     if (ops.length === 0) return;
     await this.db.batch(ops, DURABLE);
+    const moved = records
+      .map((record) => ({ record, from: this.records.get(recordId(record.key))?.state }))
+      .filter((m) => m.from !== m.record.state);
     for (const r of records) {
       if (isActive(r)) this.records.set(recordId(r.key), r);
       else this.records.delete(recordId(r.key));
@@ -274,6 +279,7 @@ export class ControlStore {
       jobs: records.length > 0,
       outbox: entries.length > 0,
       commands: commands.length > 0,
+      moved,
     });
   }
 

@@ -12,6 +12,7 @@ import { KillReason } from '../shared/gen/pgc/v1/common.js';
 import type {
   AgentGatewayServer,
   AgentMessage,
+  AgentStats,
   AttemptState,
   Hello,
 } from '../shared/gen/pgc/v1/gateway.js';
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   /** Creates the endpoint's command consumer and bucket (idempotent, with a deadline). */
   ensureEndpoint: (endpointId: string) => Promise<void>;
   onEndpointChange: () => void;
+  /** An agent's counters, sent with its pings (per-endpoint metrics). */
+  onAgentStats?: (endpointId: string, stats: AgentStats) => void;
   log: Logger;
   now: () => number;
 }
@@ -138,6 +141,7 @@ export class Gateway {
         return;
       case 'ping':
         session.send({ body: { $case: 'pong', pong: { atMs: body.ping.atMs } } });
+        if (body.ping.stats) this.options.onAgentStats?.(session.endpointId, body.ping.stats);
         return;
       case 'reconcile':
         // Never interleaved with a new stream's Hello of the same endpoint.

@@ -113,6 +113,50 @@ describe('pgc control run', () => {
       { what: 'the accepted job in the metrics' },
     );
     expect(metrics).toContain('pgc_control_endpoints_connected 1');
+    expect(metrics).toContain('pgc_control_endpoints{state="online"} 1');
+    expect(metrics).toMatch(/pgc_control_dispatch_latency_seconds_count 1\n/);
+    expect(metrics).toMatch(
+      /pgc_panda_calls_total\{method="pilot\/acquire_jobs",outcome="ok"\} [1-9]/,
+    );
+    expect(metrics).toMatch(
+      /pgc_panda_call_duration_seconds_count\{method="pilot\/acquire_jobs"\} [1-9]/,
+    );
+
+    // Per-endpoint series come from the counters the agent sends with its pings.
+    agent.send({
+      body: {
+        $case: 'ping',
+        ping: {
+          atMs: Date.now(),
+          stats: {
+            jobsStarted: 1,
+            jobsSucceeded: 0,
+            jobsFailed: 0,
+            jobsRunning: 1,
+            logBytesShipped: 4096,
+            outputBytesStored: 0,
+            rssBytes: 70_000_000,
+          },
+        },
+      },
+    });
+    const key = agent.dispatches[0]?.spec?.key;
+    if (key === undefined) throw new Error('no dispatched key');
+    await agent.publish(key, { $case: 'result', result: agent.result(key) });
+    const after = await waitFor(
+      async () => {
+        const text = (await httpRequest({ url: metricsUrl, timeoutMs: 5000 })).body.toString(
+          'utf8',
+        );
+        return /pgc_control_job_duration_seconds_count\{outcome="finished"\} 1/.test(text) &&
+          text.includes(`pgc_endpoint_log_bytes_shipped_total{endpoint="${agent.endpointId}"} 4096`)
+          ? text
+          : undefined;
+      },
+      { what: 'the finished job and the agent counters in the metrics' },
+    );
+    expect(after).toContain(`pgc_endpoint_jobs_running{endpoint="${agent.endpointId}"} 1`);
+    expect(after).toContain(`pgc_endpoint_slots{endpoint="${agent.endpointId}",kind="total"}`);
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -1,32 +1,11 @@
 /**
- * A minimal Prometheus endpoint (`GET /metrics`, text format 0.0.4) with the gauges an operator
- * watches: jobs by state, connected endpoints, the report outbox and pending commands. Plain
- * node:http: the control plane needs a handful of gauges, not a metrics library.
+ * Serves `GET /metrics` (Prometheus text format 0.0.4, rendered by shared/prometheus.ts) over
+ * plain node:http, for the control plane and, when asked for, an agent.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../shared/logger.js';
-import { parseHostPort } from '../shared/tls.js';
-
-export interface Gauge {
-  name: string;
-  help: string;
-  samples: Array<{ labels?: Record<string, string>; value: number }>;
-}
-
-export function renderMetrics(gauges: readonly Gauge[]): string {
-  const lines: string[] = [];
-  for (const g of gauges) {
-    lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`);
-    for (const s of g.samples) {
-      const labels = Object.entries(s.labels ?? {})
-        .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))}"`)
-        .join(',');
-      lines.push(`${g.name}${labels ? `{${labels}}` : ''} ${s.value}`);
-    }
-  }
-  return `${lines.join('\n')}\n`;
-}
+import type { Logger } from './logger.js';
+import { parseHostPort } from './tls.js';
 
 export interface MetricsServer {
   address: string;
@@ -34,12 +13,12 @@ export interface MetricsServer {
 }
 
 /**
- * Serves `/metrics` on `listen`. A port already in use is logged and the control plane runs on
+ * Serves `/metrics` on `listen`. A port already in use is logged and the process runs on
  * without metrics: they are for watching, not for running jobs.
  */
 export async function startMetricsServer(
   listen: string,
-  gauges: () => Gauge[],
+  render: () => string,
   log: Logger,
 ): Promise<MetricsServer | undefined> {
   const { host, port } = parseHostPort(listen);
@@ -48,9 +27,7 @@ export async function startMetricsServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
-    res
-      .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
-      .end(renderMetrics(gauges()));
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(render());
   });
   try {
     await new Promise<void>((resolve, reject) => {
