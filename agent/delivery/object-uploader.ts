@@ -78,10 +78,10 @@ export class ObjectUploader {
           upload,
           `${upload.path} changed size (${size} bytes, ${upload.sizeBytes} when the job ended)`,
         );
-      const body = Readable.toWeb(
-        createReadStream(upload.path, { highWaterMark: 128 * 1024 }),
-      ) as ReadableStream<Uint8Array>;
-      const info = await store.put({ name: upload.name }, body);
+      const file = createReadStream(upload.path, { highWaterMark: 128 * 1024 });
+      const body = Readable.toWeb(file) as ReadableStream<Uint8Array>;
+      // nats.js abandons the reader when a put fails: close the file here, not at GC.
+      const info = await store.put({ name: upload.name }, body).finally(() => file.destroy());
       if (info.digest !== expected) {
         throw permanentUploadError(upload, `${upload.path} changed since the job ended`);
       }

@@ -146,7 +146,8 @@ export class ResultDelivery {
           break;
         } catch (err) {
           const delayMs = backoffDelayMs(failures, BACKOFF);
-          this.options.log[failures === 0 ? 'warn' : 'debug'](
+          // Loud on the first failure and every tenth after it, so a long wait stays visible.
+          this.options.log[failures % 10 === 0 ? 'warn' : 'debug'](
             { pandaId: key.pandaId, what: step.what, delayMs, err: describeError(err) },
             'cannot store a file of a result yet; retrying (the result waits for it)',
           );
