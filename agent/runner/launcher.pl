@@ -1,8 +1,7 @@
 #!/usr/bin/perl
 # panda-gc process launcher: one small long-lived process per agent that forks on the agent's
 # behalf. Forking the agent itself (Node, 100-200 MB resident) copies its page tables and costs
-# ~10 ms per child under load; forking this ~5 MB process costs a fraction of a millisecond, and
-# the forked copy runs supervisor.pl in place instead of exec'ing a new perl.
+# ~10 ms per child under load; forking this ~5 MB process costs a fraction of a millisecond.
 #
 # Protocol (agent/runner/launcher.ts), requests on stdin, each "<byte length>\n<fields>" with the
 # fields joined by NUL:
@@ -43,9 +42,9 @@ sub redirect {
     close($to);
 }
 
-# Runs in the forked child: never returns. Setup problems go to the parent through $ready (its
-# end of the pipe is closed once the child is set up: by hand for a supervisor, by exec for a
-# helper, as perl opens it close-on-exec), so "P" is only replied for a child that is in place.
+# Runs in the forked child: never returns. Setup problems go to the parent through $ready; its
+# end of the pipe closes at the exec (perl opens it close-on-exec), so "P" is only replied for a
+# child that is in place.
 sub become {
     my ($ready, $kind, $cwd, $out, $err, $env, @argv) = @_;
     $SIG{$_} = 'DEFAULT' for qw(CHLD PIPE);
@@ -58,24 +57,18 @@ sub become {
         chdir($cwd) or die "cannot enter $cwd: $!\n";
         if ($kind eq 'S') {
             POSIX::setsid() or die "setsid failed: $!\n";
+            # exec, not `do`: only an exec puts the payload's environment (with the job's marker)
+            # into /proc/<pid>/environ, where kills and the double-run watch look for it.
             %ENV = %$env;
-            @ARGV = @argv;
-            close($ready);
-            undef $ready;
-            do $supervisor;
-            die $@ if $@;
+            exec { $^X } $^X, $supervisor, @argv;
             die "cannot run $supervisor: $!\n";
         }
         exec { $argv[0] } @argv;
         die "cannot run $argv[0]: $!\n";
     };
     my $why = $@;
-    if (defined $ready) {
-        chomp($why);
-        syswrite($ready, $why);
-    } else {
-        print STDERR "pgc launcher: $why";
-    }
+    chomp($why);
+    syswrite($ready, $why);
     POSIX::_exit(127);
 }
 

@@ -4,7 +4,7 @@
  * control plane (`pgc control run`) and agents (`pgc agent run`). Every part can be crashed and
  * restarted; logs go to files in the test's directory.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -126,9 +126,28 @@ export class TestSystem implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.all([...this.agents.values()].map((a) => a.dispose()));
+    // Payloads outlive a SIGKILLed agent by design; a test's own must not outlive the test.
+    for (const procs of processesByMarker(MARKER_VARIABLE).values())
+      for (const p of procs) if (cwdOf(p.pid)?.startsWith(this.dir)) killQuietly(p.pid);
     await this.control.dispose();
     await this.sim.close();
     await this.nats.dispose();
+  }
+}
+
+function cwdOf(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return undefined;
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone already.
   }
 }
 
@@ -141,6 +160,7 @@ export function watchDoubleRuns(
   intervalMs = 100,
 ): { stop: () => string[] } {
   const violations: string[] = [];
+  let supervisorsSeen = 0;
   const timer = setInterval(() => {
     const perAttempt = new Map<string, string[]>();
     for (const [marker, procs] of processesByMarker(MARKER_VARIABLE)) {
@@ -151,6 +171,7 @@ export function watchDoubleRuns(
         if (p.pid === p.session)
           perAttempt.set(attempt, [...(perAttempt.get(attempt) ?? []), `${marker} pid ${p.pid}`]);
     }
+    supervisorsSeen += perAttempt.size;
     for (const [attempt, supervisors] of perAttempt) {
       if (supervisors.length > 1 && violations.length < 20)
         violations.push(`${attempt}: ${supervisors.join(', ')}`);
@@ -159,6 +180,8 @@ export function watchDoubleRuns(
   return {
     stop: () => {
       clearInterval(timer);
+      // A watch that never saw a supervisor proves nothing: say so instead of passing.
+      if (supervisorsSeen === 0) return [...violations, 'the watch never saw a payload supervisor'];
       return violations;
     },
   };

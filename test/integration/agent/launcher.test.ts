@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isRunning, readStat } from '../../../agent/proc.js';
+import { environValue, isRunning, readStat } from '../../../agent/proc.js';
 import { Launcher } from '../../../agent/runner/launcher.js';
 import {
   readSupervisorExit,
@@ -44,6 +44,8 @@ describe('the process launcher', () => {
     expect(started.pid).toBeGreaterThan(1);
     // Set up before the launcher answers: its own session, its environment in place.
     expect(readStat(started.pid)?.session).toBe(started.pid);
+    // In its /proc environ too, where kills and the double-run watch look for the job's marker.
+    expect(environValue(started.pid, 'ONLY')).toBe('this');
     const exit = await waitForSupervisor(started, request.statusFile, { ended: started.ended });
     expect(exit).toMatchObject({ exitCode: 7 });
     const env = readFileSync(request.stdoutFile, 'utf8').trim().split('\n').sort();
