@@ -18,11 +18,13 @@ import type { JobEvent } from '../shared/gen/pgc/v1/events.js';
 import type { JobSpec } from '../shared/gen/pgc/v1/job.js';
 import { attemptId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
+import { type MetricsServer, startMetricsServer } from '../shared/metrics-server.js';
 import { connectNats } from '../shared/nats/connect.js';
 import { natsNames } from '../shared/nats/subjects.js';
 import { PACKAGE_VERSION } from '../shared/package-info.js';
 import { grpcChannelCredentials, loadTlsMaterial } from '../shared/tls.js';
 import { AgentCore } from './agent-core.js';
+import { AgentCounters, agentRegistry } from './agent-stats.js';
 import { capacityOf, refusal } from './capacity.js';
 import { CommandConsumer } from './command-consumer.js';
 import type { AgentConfig } from './config.js';
@@ -60,6 +62,7 @@ export class Agent {
   private session: AgentSession | undefined;
   private readonly reserved = new Map<string, JobSpec>();
   private stopping: Promise<void> | undefined;
+  private metrics: MetricsServer | undefined;
 
   private constructor(
     private readonly config: AgentConfig,
@@ -99,6 +102,7 @@ export class Agent {
     const store = await LogShipStore.open(join(deps.stateDir, 'log-ship'), {
       allowNetworkFilesystem: config.allowNetworkFilesystem,
     });
+    const counters = new AgentCounters();
     const shipper = new LogShipper({
       endpointId: config.endpointId,
       names,
@@ -106,6 +110,9 @@ export class Agent {
       capBytes: config.logShipMaxBytes,
       running: () => core?.active() ?? [],
       log: log.child({ component: 'log-shipper' }),
+      onShipped: (bytes) => {
+        counters.logBytesShipped += bytes;
+      },
     });
     const outbox = await EventOutbox.open(join(deps.stateDir, 'outbox'), {
       log,
@@ -128,6 +135,9 @@ export class Agent {
         return core.amendResult(key, change);
       },
       deliver: appendEvent,
+      onStored: (bytes) => {
+        counters.outputBytesStored += bytes;
+      },
       log: log.child({ component: 'delivery' }),
     });
     core = await AgentCore.open({
@@ -167,6 +177,7 @@ export class Agent {
       ...(deps.fault ? { fault: deps.fault } : {}),
       // Resumed jobs announce themselves while the core opens, before the agent object exists.
       onEvent: (event) => {
+        counters.onEvent(event);
         if (event.body?.$case === 'result') {
           delivery.submit(event);
           sessionRef.current?.sendCapacity();
@@ -203,8 +214,15 @@ export class Agent {
         agent.reserved.delete(attemptId(spec.key ?? { pandaId: 0, attemptNr: 0 })),
       log,
       onWelcome: () => agent.commands?.poke(),
+      stats: () => counters.snapshot(core.active().length),
     });
     sessionRef.current = agent.session;
+    if (config.metricsListen !== '') {
+      const registry = agentRegistry(config.endpointId, () =>
+        counters.snapshot(core.active().length),
+      );
+      agent.metrics = await startMetricsServer(config.metricsListen, () => registry.render(), log);
+    }
     agent.session.start();
     void agent.connectNats(names);
     agent.state = 'running';
@@ -293,6 +311,7 @@ export class Agent {
   private async shutdown(cancelJobs: boolean): Promise<void> {
     this.state = 'stopping';
     await this.session?.stop();
+    await this.metrics?.close();
     if (cancelJobs)
       await Promise.all(this.core.active().map((r) => r.kill(KillReason.AGENT_SHUTDOWN)));
     await this.commands?.stop();

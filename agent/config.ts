@@ -131,6 +131,13 @@ export const agentSchema = z.strictObject({
     .describe(
       "how long a job's directory is kept after its result was published, in hours (fractions allowed)",
     ),
+  metricsListen: z
+    .string()
+    .default('')
+    .describe(
+      "host:port of the agent's own Prometheus /metrics (off by default: the control plane already serves every endpoint's counters)",
+    )
+    .meta({ env: 'PGC_AGENT_METRICS_LISTEN' }),
   monitorIntervalMs: positive()
     .default(1000)
     .describe('how often memory and log sizes are sampled'),

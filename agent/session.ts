@@ -15,6 +15,7 @@ import { describeError, FailureCode, toFailure } from '../shared/errors.js';
 import {
   AgentGatewayClient,
   type AgentMessage,
+  type AgentStats,
   type Capacity,
   type ControlMessage,
   type Dispatch,
@@ -59,6 +60,8 @@ export interface SessionOptions {
   backoff?: BackoffPolicy;
   /** Called on every Welcome (the control plane has created this endpoint's NATS resources). */
   onWelcome?: () => void;
+  /** The agent's counters, sent with every ping for the control plane's metrics. */
+  stats?: () => AgentStats;
 }
 
 export type SessionState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'stopped';
@@ -161,7 +164,13 @@ export class AgentSession {
         clearInterval(this.pingTimer);
         const every = body.welcome.pingIntervalMs > 0 ? body.welcome.pingIntervalMs : 10_000;
         this.pingTimer = setInterval(
-          () => this.write({ body: { $case: 'ping', ping: { atMs: Date.now() } } }),
+          () =>
+            this.write({
+              body: {
+                $case: 'ping',
+                ping: { atMs: Date.now(), stats: this.options.stats?.() },
+              },
+            }),
           every,
         );
         this.options.onWelcome?.();

@@ -68,7 +68,7 @@ export class ControlMetrics {
     ),
     outputBytesStored: this.registry.counter(
       'pgc_endpoint_output_bytes_stored_total',
-      'Output and log-archive bytes the endpoint stored (object store or outputs directory).',
+      'Output and log-archive bytes the endpoint stored in its object store.',
     ),
   } as const;
   private readonly agentStats = new Map<string, AgentStats>();

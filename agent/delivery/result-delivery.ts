@@ -34,6 +34,8 @@ export interface ResultDeliveryOptions {
   amend: (key: JobKey, change: (result: JobResult) => JobResult) => Promise<JobResult>;
   /** Hands the result event on (to the outbox) once everything it names is stored. */
   deliver: (event: JobEvent) => Promise<void>;
+  /** Told of each file stored in the object store (metrics). */
+  onStored?: (bytes: number) => void;
   log: Logger;
 }
 
@@ -131,10 +133,15 @@ export class ResultDelivery {
         what: u.name,
         run: () => {
           if (this.uploader === undefined) throw new Error('not connected to NATS');
-          return this.uploader.upload(u).catch((err: unknown) => {
-            if (err instanceof PgcError && !err.retryable) lost.set(u.name, err.message);
-            else throw err;
-          });
+          return this.uploader
+            .upload(u)
+            .then((outcome) => {
+              if (outcome === 'uploaded') this.options.onStored?.(u.sizeBytes);
+            })
+            .catch((err: unknown) => {
+              if (err instanceof PgcError && !err.retryable) lost.set(u.name, err.message);
+              else throw err;
+            });
         },
       })),
     ];

@@ -37,6 +37,8 @@ export interface LogShipperOptions {
   log: Logger;
   pollIntervalMs?: number;
   publishTimeoutMs?: number;
+  /** Told of each chunk JetStream acknowledged (metrics). */
+  onShipped?: (bytes: number) => void;
 }
 
 interface Tail {
@@ -134,6 +136,7 @@ export class LogShipper {
         timeout: this.options.publishTimeoutMs ?? 5000,
       },
     );
+    this.options.onShipped?.(chunk.data.length);
   }
 
   /**

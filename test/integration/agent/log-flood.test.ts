@@ -2,7 +2,9 @@
  * A payload printing 200 MB as fast as it can, run by the agent core as its own process: the log
  * goes straight to a file (the payload is never blocked by the agent), the archived copy is
  * byte-identical up to the cap with the marker after it, and the agent's own peak memory stays
- * bounded (≤ 150 MB VmHWM) because nothing of the log passes through it in bulk.
+ * bounded (≤ 180 MB VmHWM, of which ~130 MB is Node and tsx compiling the sources at start)
+ * because nothing of the log passes through it in bulk: buffering the 100 MB capped log would
+ * take it well past 250 MB.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -28,7 +30,7 @@ function vmHwmKb(pid: number): number {
 }
 
 describe('a 200 MB stdout flood', () => {
-  it('is archived byte-identical up to the cap, marked, with the agent under 150 MB', async () => {
+  it('is archived byte-identical up to the cap, marked, with the agent under 180 MB', async () => {
     using dir = tempDir();
     const spec = commandSpec(`exec python3 ${PAYLOAD_FIXTURE} --stdout-bytes ${FLOOD}`, {
       log: { lfn: 'user.t.flood.log.tgz', guid: 'g', scope: '' },
@@ -71,7 +73,7 @@ describe('a 200 MB stdout flood', () => {
     };
     expect(line.state).toBe('finished');
     expect(peakKb).toBeGreaterThan(0);
-    expect(peakKb / 1024).toBeLessThanOrEqual(150);
+    expect(peakKb / 1024).toBeLessThanOrEqual(180);
 
     const tarball = line.result.log.location.path;
     const extracted = await new Promise<Buffer[]>((resolve, reject) => {
