@@ -79,6 +79,12 @@ describe('admin verbs end to end', () => {
     expect(lines.every((n, i) => n === i + 1)).toBe(true);
 
     await ended(system, big as number, 'finished');
+    // PanDA's output report says where the file is: the endpoint's object-store bucket.
+    const report = JSON.parse(
+      (await getJob(system.sim, big as number)).outputReport ?? '{}',
+    ) as Record<string, { surl?: string; fsize?: number }>;
+    const reported = Object.values(report).find((f) => f.fsize === 52_428_800);
+    expect(reported?.surl).toMatch(/^nats-object:\/\/pgc-obj-e2e-[ab]\/out\//);
     for (const agent of system.agents.values()) await agent.stop('SIGTERM');
     const out = join(dir.path, 'downloads');
     const outputs = await pgc(['outputs', String(big), '-o', out, '--json']);
