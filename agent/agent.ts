@@ -33,6 +33,7 @@ import { EventOutbox } from './event-outbox.js';
 import { JobDirRetention } from './job-dir-retention.js';
 import { LogShipper } from './logs/log-shipper.js';
 import { LogShipStore } from './logs/ship-store.js';
+import { openPathsForPayloadUser, resolveRunAs } from './run-as.js';
 import type { FaultPoint } from './runner/job-runner.js';
 import { downloadToFile, SandboxManager } from './sandbox/sandbox-manager.js';
 import { AgentSession } from './session.js';
@@ -78,6 +79,9 @@ export class Agent {
     const names = natsNames(config.nats.prefix);
     const tls = loadTlsMaterial(config.tls);
     const credentials = grpcChannelCredentials(config.server, tls, config.insecure);
+    const runAs = resolveRunAs(config.runAsUser);
+    if (runAs === undefined && process.getuid?.() === 0)
+      log.warn('the agent runs as root and runAsUser is not set: payloads run as root');
     const sandboxes = await SandboxManager.open({
       root: join(deps.stateDir, 'sandbox'),
       log,
@@ -97,6 +101,7 @@ export class Agent {
           }
         : {}),
     });
+    if (runAs) openPathsForPayloadUser(deps.stateDir);
     let core: AgentCore | undefined;
     const sessionRef: { current?: AgentSession } = {};
     const store = await LogShipStore.open(join(deps.stateDir, 'log-ship'), {
@@ -166,6 +171,7 @@ export class Agent {
         localInputDirs: config.inputDirs,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         passEnv: config.passEnv,
+        ...(runAs ? { runAs } : {}),
         stageOut: {
           bucket: names.bucket(config.endpointId),
           objectStoreMaxBytes: config.objectStoreMaxBytes,

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ID_PATTERN } from '../shared/ids.js';
-import { DEFAULT_PASS_ENV } from './runner/payload-argv.js';
+import { DEFAULT_PASS_ENV, isSecretName } from './runner/payload-argv.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -149,9 +149,24 @@ export const agentSchema = z.strictObject({
     .default([])
     .describe('local directories searched for inputs before their URLs (flat or <scope>/<lfn>)'),
   passEnv: z
-    .array(z.string().min(1))
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine((name) => !isSecretName(name), {
+          message:
+            'names a credential or an agent setting (PGC_*, *TOKEN*, *PASSWORD*, *SECRET*…), which payloads never get',
+        }),
+    )
     .default(DEFAULT_PASS_ENV)
     .describe("variables of the agent's environment passed to payloads; nothing else is"),
+  runAsUser: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "run payloads as this user (name or uid; the agent must run as root): they can then read neither the agent's /proc entries, nor its credentials, nor its state",
+    ),
   allowNetworkFilesystem: z
     .boolean()
     .default(false)

@@ -4,7 +4,15 @@
  * modules where prun put them without a copy per job. The agent's own files (logs, the
  * supervisor's status, the bootstrap's result) sit beside `work/`, not in it.
  */
-import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  symlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export interface JobPaths {
@@ -13,6 +21,8 @@ export interface JobPaths {
   stdout: string;
   stderr: string;
   status: string;
+  /** What the payload itself reads and writes besides work/: the bootstrap's spec and result. */
+  payloadFiles: string;
   bootstrapSpec: string;
   result: string;
   error: string;
@@ -26,9 +36,10 @@ export function jobPaths(root: string): JobPaths {
     stdout: join(root, 'stdout'),
     stderr: join(root, 'stderr'),
     status: join(root, 'status.json'),
-    bootstrapSpec: join(root, 'bootstrap.json'),
-    result: join(root, 'result.json'),
-    error: join(root, 'error.json'),
+    payloadFiles: join(root, 'payload'),
+    bootstrapSpec: join(root, 'payload', 'bootstrap.json'),
+    result: join(root, 'payload', 'result.json'),
+    error: join(root, 'payload', 'error.json'),
     logStaging: join(root, 'log'),
   };
 }
@@ -53,6 +64,7 @@ export function prepareJobDir(
 ): string {
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   mkdirSync(paths.work, { mode: 0o700 });
+  mkdirSync(paths.payloadFiles, { mode: 0o700 });
   const parts = runDir === '' ? [] : runDir.split('/');
   let here = paths.work;
   let there = sandboxDir;
@@ -65,4 +77,21 @@ export function prepareJobDir(
     there = there === undefined ? undefined : join(there, next);
   }
   return here;
+}
+
+/**
+ * Gives a payload that runs as another user what it needs and nothing more: the job root becomes
+ * traversable but not listable (0711), and work/ (with the staged inputs) and payload/ become its
+ * own. Symbolic links are not followed: the sandbox they point into stays the agent's, read-only.
+ */
+export function handOver(paths: JobPaths, owner: { uid: number; gid: number }): void {
+  chmodSync(paths.root, 0o711);
+  const walk = (path: string): void => {
+    const info = lstatSync(path);
+    if (info.isSymbolicLink()) return;
+    lchownSync(path, owner.uid, owner.gid);
+    if (info.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+  };
+  walk(paths.work);
+  walk(paths.payloadFiles);
 }

@@ -19,8 +19,9 @@ import type { JobResult, JobSpec } from '../../shared/gen/pgc/v1/job.js';
 import type { Logger } from '../../shared/logger.js';
 import { type Journal, type JournalEntry, type LocalState, publishedAtMs } from '../journal.js';
 import { processesByMarker } from '../proc.js';
+import type { RunAsUser } from '../run-as.js';
 import { readHead, readReturnValue, readTail } from './file-ends.js';
-import { type JobPaths, jobPaths, prepareJobDir } from './job-dir.js';
+import { handOver, type JobPaths, jobPaths, prepareJobDir } from './job-dir.js';
 import { decideFailure, type Outcome } from './job-result.js';
 import { killJobTree } from './kill.js';
 import type { Ending, Launcher } from './launcher.js';
@@ -72,6 +73,8 @@ export interface RunnerSettings {
   localInputDirs: string[];
   heartbeatIntervalMs: number;
   passEnv: string[];
+  /** Payloads run as this user (the agent runs as root); undefined: as the agent's user. */
+  runAs?: RunAsUser;
   /**
    * Where outputs and the log tarball go. Without it (pgc agent exec, no NATS) they stay in the
    * job directory and the result names their paths there.
@@ -313,8 +316,11 @@ export class JobRunner {
       cwd,
       markerVariable: this.ctx.settings.markerVariable,
       marker: this.entry.marker,
+      ...(this.ctx.settings.runAs ? { runAs: this.ctx.settings.runAs } : {}),
     });
     const argv = payloadArgv(spec, this.paths, this.ctx.python);
+    const runAs = this.ctx.settings.runAs;
+    if (runAs !== undefined) handOver(this.paths, runAs);
     // Durable before the spawn: a restarted agent that finds `starting` knows a payload may exist.
     await this.moveTo('starting', 'starting the payload');
     this.ctx.fault?.('before-spawn');
@@ -329,6 +335,7 @@ export class JobRunner {
           env,
           stdoutFile: this.paths.stdout,
           stderrFile: this.paths.stderr,
+          ...(runAs ? { runAs } : {}),
         },
         this.ctx.launcher,
       );

@@ -5,8 +5,9 @@
 #
 # Protocol (agent/runner/launcher.ts), requests on stdin, each "<byte length>\n<fields>" with the
 # fields joined by NUL:
-#   S id status-file cwd stdout-file stderr-file n-env KEY=VALUE... program args...
+#   S id status-file run-as cwd stdout-file stderr-file n-env KEY=VALUE... program args...
 #       start a payload under the supervisor, in a new session, with exactly that environment
+#       (run-as: "" or "UID:GID", see supervisor.pl)
 #   R id cwd stdout-file stderr-file program args...
 #       run a helper program (e.g. tar) with the launcher's environment; "" means /dev/null
 # Replies on stdout, one line each:
@@ -76,11 +77,11 @@ sub launch {
     my ($kind, $id, @rest) = @_;
     my ($cwd, $out, $err, $env, @argv);
     if ($kind eq 'S') {
-        my $status = shift @rest;
+        my ($status, $run_as) = splice(@rest, 0, 2);
         ($cwd, $out, $err) = splice(@rest, 0, 3);
         my $n = shift @rest;
         my %env = map { split(/=/, $_, 2) } splice(@rest, 0, $n);
-        ($env, @argv) = (\%env, $status, @rest);
+        ($env, @argv) = (\%env, $status, $run_as, @rest);
     } else {
         ($cwd, $out, $err, @argv) = @rest;
     }
@@ -137,7 +138,7 @@ for (;;) {
         substr($buffer, 0, length($size) + 1 + $size) = '';
         my @fields = split(/\0/, $frame, -1);
         my ($kind, $id) = @fields;
-        if (($kind eq 'S' && @fields >= 9) || ($kind eq 'R' && @fields >= 6)) {
+        if (($kind eq 'S' && @fields >= 10) || ($kind eq 'R' && @fields >= 6)) {
             launch(@fields);
         } else {
             print STDERR "pgc launcher: malformed request ignored\n";

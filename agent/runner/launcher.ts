@@ -28,8 +28,15 @@ interface Pending {
   ended: (ending: Ending) => void;
 }
 
+/** A user to run a payload as (only an agent running as root can). */
+export interface RunAs {
+  uid: number;
+  gid: number;
+}
+
 export interface SupervisorRequest {
   statusFile: string;
+  runAs?: RunAs;
   argv: readonly string[];
   cwd: string;
   env: Record<string, string>;
@@ -43,6 +50,11 @@ export interface HelperRequest {
   /** Files for the helper's output; '' (the default) is /dev/null. */
   stdoutFile?: string;
   stderrFile?: string;
+}
+
+/** supervisor.pl's run-as argument: "" or "UID:GID". */
+export function runAsArg(runAs: RunAs | undefined): string {
+  return runAs === undefined ? '' : `${runAs.uid}:${runAs.gid}`;
 }
 
 function checkField(value: string, what: string): string {
@@ -67,6 +79,7 @@ export class Launcher {
     return this.send([
       'S',
       request.statusFile,
+      runAsArg(request.runAs),
       request.cwd,
       request.stdoutFile,
       request.stderrFile,

@@ -24,6 +24,11 @@ export const DEFAULT_PASS_ENV = [
   'SHELL',
 ];
 
+/** Variables that carry the agent's settings or look like credentials: never a payload's. */
+export function isSecretName(name: string): boolean {
+  return /^PGC_/.test(name) || /TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE_KEY/i.test(name);
+}
+
 // Job-supplied variables that would change how the supervisor or the loader behave.
 const FORBIDDEN_ENV = /^(LD_|PERL5|PERLLIB$|PYTHONHOME$|PGC_)/;
 
@@ -35,13 +40,16 @@ export interface PayloadEnvInput {
   cwd: string;
   markerVariable: string;
   marker: string;
+  /** The user the payload runs as: its HOME is its working directory, USER/LOGNAME its name. */
+  runAs?: { name: string };
 }
 
 export function payloadEnv(input: PayloadEnvInput): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of input.passEnv) {
     const value = input.agentEnv[name];
-    if (value !== undefined) env[name] = value;
+    // The agent's own settings and anything named like a secret never pass, whatever passEnv says.
+    if (value !== undefined && !isSecretName(name)) env[name] = value;
   }
   for (const [name, value] of Object.entries(input.spec.env)) {
     if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && !FORBIDDEN_ENV.test(name)) env[name] = value;
@@ -55,6 +63,11 @@ export function payloadEnv(input: PayloadEnvInput): Record<string, string> {
         : [`${input.sandboxDir}/${input.spec.runDir}`, input.sandboxDir];
   const pythonPath = [...sandboxPaths, input.cwd, ...(env.PYTHONPATH ? [env.PYTHONPATH] : [])];
   env.PYTHONPATH = pythonPath.join(':');
+  if (input.runAs !== undefined) {
+    env.HOME = input.cwd;
+    env.USER = input.runAs.name;
+    env.LOGNAME = input.runAs.name;
+  }
   env.PGC_JOB_DIR = input.cwd;
   env[input.markerVariable] = input.marker;
   return env;

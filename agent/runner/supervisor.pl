@@ -6,7 +6,10 @@
 # in ~2 ms with no modules, where Node or Python would add 20-50 ms to every job start; and
 # unlike a shell it tells an exit code from a signal.
 #
-# argv: <status-file> <program> [args...]; stdout/stderr are already the job's log files.
+# argv: <status-file> <run-as> <program> [args...]; stdout/stderr are already the job's log files.
+# <run-as> is "" (the payload runs as we do) or "UID:GID": the payload drops to that user and
+# group (no supplementary groups) before its exec, while the supervisor keeps the agent's user so
+# it can write the status file the payload cannot touch.
 # Contract with agent/runner/supervisor.ts: on the payload's end, <status-file> appears
 # (atomically, by rename) holding one JSON line:
 #   {"exit":N|null,"signal":N|null,"core":0|1,"cpu_user_s":F,"cpu_sys_s":F}
@@ -16,8 +19,13 @@
 # it can record the outcome; SIGKILL ends it without a status file, which the agent expects.
 use strict;
 
-my $status_file = shift @ARGV;
-die "usage: supervisor.pl <status-file> <program> [args...]\n" unless defined $status_file && @ARGV;
+my ($status_file, $run_as) = splice(@ARGV, 0, 2);
+die "usage: supervisor.pl <status-file> <run-as> <program> [args...]\n"
+    unless defined $status_file && defined $run_as && @ARGV;
+my ($uid, $gid);
+if ($run_as ne '') {
+    ($uid, $gid) = $run_as =~ /\A(\d+):(\d+)\z/ or die "supervisor: bad run-as '$run_as'\n";
+}
 
 # Handled (not ignored) signals revert to their default in the payload at exec; ignored ones
 # would stay ignored, so never use 'IGNORE' here.
@@ -31,6 +39,18 @@ close($started);
 my $pid = fork();
 die "supervisor: fork failed: $!\n" unless defined $pid;
 if ($pid == 0) {
+    if (defined $uid) {
+        # Group first (setgid is impossible once the uid is dropped); "$gid $gid" also
+        # replaces the supplementary groups. Checked, never assumed.
+        require POSIX;
+        $) = "$gid $gid";
+        POSIX::setgid($gid);
+        POSIX::setuid($uid);
+        if ($> != $uid || $< != $uid || $) + 0 != $gid || $( + 0 != $gid) {
+            print STDERR "pgc: cannot run the payload as $uid:$gid: $!\n";
+            exit 126;
+        }
+    }
     exec { $ARGV[0] } @ARGV;
     print STDERR "pgc: cannot run $ARGV[0]: $!\n";
     # 127 is what shells use for "command not found".

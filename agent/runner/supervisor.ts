@@ -9,7 +9,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs
 import { constants } from 'node:os';
 import { FailureCode, PgcError } from '../../shared/errors.js';
 import { isRunning, readStat } from '../proc.js';
-import { type Ending, type Launcher, SUPERVISOR_SCRIPT } from './launcher.js';
+import { type Ending, type Launcher, type RunAs, runAsArg, SUPERVISOR_SCRIPT } from './launcher.js';
 
 /** A process by identity: a pid alone may be reused after the process ends. */
 export interface ProcessIdentity {
@@ -34,6 +34,8 @@ export interface StartOptions {
   env: Record<string, string>;
   stdoutFile: string;
   stderrFile: string;
+  /** Run the payload as this user (the supervisor stays the agent's user). */
+  runAs?: RunAs;
 }
 
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
@@ -61,7 +63,8 @@ export async function startSupervised(
   const err = openSync(options.stderrFile, 'a', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(options.perl, [SUPERVISOR_SCRIPT, options.statusFile, ...options.argv], {
+    const args = [SUPERVISOR_SCRIPT, options.statusFile, runAsArg(options.runAs), ...options.argv];
+    child = spawn(options.perl, args, {
       cwd: options.cwd,
       env: options.env,
       detached: true,

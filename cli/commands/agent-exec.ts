@@ -5,9 +5,11 @@
  * can check an endpoint with it; the tests drive the agent core as its own process with it.
  * First SIGTERM/SIGINT: the agent stops and the payloads keep running; a second: they are killed.
  */
+
 import { readFileSync } from 'node:fs';
 import { AgentCore } from '../../agent/agent-core.js';
 import { type AgentConfig, agentSchema, defaultAgentStateDir } from '../../agent/config.js';
+import { openPathsForPayloadUser, resolveRunAs } from '../../agent/run-as.js';
 import { downloadToFile, SandboxManager } from '../../agent/sandbox/sandbox-manager.js';
 import { loadConfig } from '../../shared/config.js';
 import { JobResult, JobSpec } from '../../shared/gen/pgc/v1/job.js';
@@ -71,7 +73,9 @@ export async function runAgentExec(
         }
       : {}),
   };
+  const runAs = resolveRunAs(config.runAsUser);
   const sandboxes = await SandboxManager.open(sandboxOptions);
+  if (runAs) openPathsForPayloadUser(stateDir);
   const core = await AgentCore.open({
     endpointId: config.endpointId,
     stateDir,
@@ -98,6 +102,7 @@ export async function runAgentExec(
       localInputDirs: config.inputDirs,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       passEnv: config.passEnv,
+      ...(runAs ? { runAs } : {}),
     },
     monitorIntervalMs: config.monitorIntervalMs,
     allowNetworkFilesystem: config.allowNetworkFilesystem,

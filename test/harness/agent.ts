@@ -18,6 +18,8 @@ export interface TestAgent extends AsyncDisposable {
 export type TestSettings = Partial<AgentCoreOptions['settings']> & {
   monitorIntervalMs?: number;
   python?: string;
+  /** The agent's own environment (default: the test process's). */
+  agentEnv?: Readonly<Record<string, string | undefined>>;
 };
 
 export async function openTestAgent(
@@ -27,12 +29,17 @@ export async function openTestAgent(
   const log = silentLogger();
   const sandboxes = await SandboxManager.open({ root: join(stateDir, 'sandbox'), log });
   const events: JobEvent[] = [];
-  const { monitorIntervalMs = 100, python = 'python3', ...runner } = settings;
+  const {
+    monitorIntervalMs = 100,
+    python = 'python3',
+    agentEnv = process.env,
+    ...runner
+  } = settings;
   const core = await AgentCore.open({
     endpointId: 'test-ep',
     stateDir,
     log,
-    agentEnv: process.env,
+    agentEnv,
     python,
     sandboxes,
     download: (url, dest, signal) =>
