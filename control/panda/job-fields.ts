@@ -57,15 +57,5 @@ export function parallelLists(job: RawPandaJob, keys: readonly string[]): string
   });
 }
 
-// File names become paths in the job directory and words in shell commands: PanDA strings are
-// data, so only characters that are safe in both are accepted (LFNs and Rucio scopes fit).
-const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._+=:@-]{0,254}$/;
-
-export function checkFileName(what: string, name: string): string {
-  if (!FILE_NAME.test(name) || name === '.' || name === '..') {
-    throw new ValidationError(
-      `${what} ${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name)} is not a safe file name`,
-    );
-  }
-  return name;
-}
+// File names become paths and words in shell commands: one rule for control plane and agent.
+export { checkFileName } from '../../shared/file-names.js';

@@ -259,22 +259,22 @@ function readOutputs(
   }
   const outputs = dataLfns.map((lfn, i): OutputFile => {
     checkFileName('output LFN', lfn);
+    const scope = scopes[i] ?? scopes[0] ?? '';
+    if (scope !== '') checkFileName('output scope', scope);
     return {
       localName: localByLfn.get(lfn) ?? lfn,
       lfn,
-      scope: scopes[i] ?? scopes[0] ?? '',
+      scope,
       dataset: datasets[outFiles.indexOf(lfn)] ?? '',
       guid: newGuid(),
     };
   });
   if (logLfn === undefined) return { outputs, log: undefined };
   checkFileName('log LFN', logLfn);
+  const logScope = textField(job, 'scopeLog') ?? '';
+  if (logScope !== '') checkFileName('log scope', logScope);
   return {
     outputs,
-    log: {
-      lfn: logLfn,
-      guid: textField(job, 'logGUID') ?? newGuid(),
-      scope: textField(job, 'scopeLog') ?? '',
-    },
+    log: { lfn: logLfn, guid: textField(job, 'logGUID') ?? newGuid(), scope: logScope },
   };
 }

@@ -207,6 +207,16 @@ describe('translatePandaJob — malformed jobs fail with distinct, clear diagnos
       /input LFN "..\/etc\/passwd" is not a safe file name/,
     ],
     [
+      'an output scope that is a path',
+      { scopeOut: '../../etc' },
+      /output scope "..\/..\/etc" is not a safe file name/,
+    ],
+    [
+      'a log scope that is a path',
+      { scopeLog: 'user/../../x' },
+      /log scope "user\/..\/..\/x" is not a safe file name/,
+    ],
+    [
       'an -o LFN that is not an output',
       { jobPars: `-o "{'o': 'nope'}" -p "x"` },
       /-o maps o to nope, which is not among the job's outFiles/,
