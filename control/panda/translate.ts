@@ -7,11 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FailureCode, PgcError } from '../../shared/errors.js';
-import type {
-  FunctionPayload,
-  InputFile,
+import {
+  type FunctionPayload,
+  type InputFile,
   JobSpec,
-  OutputFile,
+  type OutputFile,
 } from '../../shared/gen/pgc/v1/job.js';
 import {
   checkFileName,
@@ -55,11 +55,20 @@ const RUNGEN = /\/runGen-\d{2}-\d{2}-\d{2}$/;
 const EXEC_KEYS = new Set(['func_name', 'pre_script', 'args', 'kwargs']);
 const PY_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** The largest JobSpec the control plane dispatches (encoded). */
+export const MAX_SPEC_BYTES = 1024 * 1024;
+
 export function translatePandaJob(job: RawPandaJob, options: TranslateOptions): JobSpec {
   const pandaId = safe(() => intField(job, 'PandaID'));
   const attemptNr = safe(() => intField(job, 'attemptNr'));
   try {
-    return translate(job, options, pandaId, attemptNr);
+    const spec = translate(job, options, pandaId, attemptNr);
+    // Every message is bounded: a spec must fit a dispatch (gRPC takes 4 MiB by default) and
+    // the agent's journal with room to spare.
+    const size = JobSpec.encode(spec).finish().length;
+    if (size > MAX_SPEC_BYTES)
+      throw new Error(`its job parameters take ${size} bytes, over the ${MAX_SPEC_BYTES} allowed`);
+    return spec;
   } catch (err) {
     if (err instanceof TranslationError) throw err;
     throw new TranslationError(

@@ -207,6 +207,14 @@ describe('translatePandaJob — malformed jobs fail with distinct, clear diagnos
       /input LFN "..\/etc\/passwd" is not a safe file name/,
     ],
     [
+      'job parameters too large to dispatch',
+      {
+        inFiles: Array.from({ length: 6000 }, (_, i) => `in${i}.${'x'.repeat(200)}`).join(','),
+        GUID: Array.from({ length: 6000 }, (_, i) => `g${i}`).join(','),
+      },
+      /its job parameters take \d+ bytes, over the 1048576 allowed/,
+    ],
+    [
       'an output scope that is a path',
       { scopeOut: '../../etc' },
       /output scope "..\/..\/etc" is not a safe file name/,
