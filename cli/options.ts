@@ -26,9 +26,9 @@ export function collect(value: string, previous: string[] = []): string[] {
 }
 
 /**
- * What every admin verb takes: --server and --json, and the agent's kind of TLS files (same
- * environment variables as the agent's config, agent/config.ts) for a control plane that
- * requires client certificates.
+ * What every admin verb takes: --server and --json, the TLS files (same environment variables as
+ * the agent's config, agent/config.ts; an admin certificate, or only the CA with a token) and an
+ * admin bearer token (docs/protocol.md, "Identities and roles").
  */
 export function adminOptions(
   command: Command,
@@ -48,6 +48,12 @@ export function adminOptions(
     )
     .addOption(new Option('--tls-cert <file>', 'client certificate (PEM)').env('PGC_TLS_CERT_FILE'))
     .addOption(new Option('--tls-key <file>', 'client key (PEM)').env('PGC_TLS_KEY_FILE'))
+    .addOption(
+      new Option(
+        '--token <token>',
+        'admin bearer token (prefer PGC_TOKEN: arguments show in ps)',
+      ).env('PGC_TOKEN'),
+    )
     .option('--insecure', 'allow plaintext gRPC to a non-loopback address');
 }
 

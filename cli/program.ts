@@ -15,6 +15,7 @@ import { type OutputsFlags, runOutputs } from './commands/admin-outputs.js';
 import { type AgentExecFlags, runAgentExec } from './commands/agent-exec.js';
 import { type AgentRunFlags, runAgent } from './commands/agent-run.js';
 import { type ControlRunFlags, runControl } from './commands/control-run.js';
+import { type NatsConfigFlags, runNatsConfig } from './commands/nats-config.js';
 import { type PandaSimFlags, parseMs, parseSeconds, runPandaSim } from './commands/panda-sim.js';
 import { runSubmit, type SubmitFlags } from './commands/submit.js';
 import { NotLandedError, UsageError } from './errors.js';
@@ -281,28 +282,70 @@ export function buildProgram(io: CliIo): Command {
 
   const certs = program
     .command('certs')
-    .description('certificates for sites without a PKI (certs init, certs issue)');
+    .description(
+      'credentials for sites without a PKI (certs init, certs issue, certs token); needs openssl',
+    );
+  // Loaded on use: nothing else needs the PKI code.
+  type CertsCommands = typeof import('./commands/certs.js');
+  const certsCommands = (): Promise<CertsCommands> => import('./commands/certs.js');
+  const roleOption = () =>
+    new Option('--role <role>', 'what the admin may do').choices(['viewer', 'operator']);
   certs
     .command('init')
-    .description('make a CA and the control-plane server certificate')
+    .description(
+      'make a CA and the control-plane server certificate (with a CA already in --dir: a new server certificate)',
+    )
     .option('--dir <dir>', 'where to write them', '.')
-    .action(notLanded('certs init', ISSUES.security));
+    .option(
+      '--host <name>',
+      'a DNS name or IP address agents and admins dial (repeatable; default localhost and 127.0.0.1)',
+      collect,
+    )
+    .option('--days <n>', 'validity of the server certificate', parsePositiveInt, 365)
+    .option('--ca-days <n>', 'validity of the CA', parsePositiveInt, 3650)
+    .action(async (flags: Parameters<CertsCommands['runCertsInit']>[0]) =>
+      (await certsCommands()).runCertsInit(flags, io),
+    );
   certs
     .command('issue')
-    .description('issue a certificate for an agent or an admin')
+    .description(
+      'issue <name>.crt and <name>.key (mode 0600) for an agent or an admin; never overwrites',
+    )
     .option('--dir <dir>', 'where the CA is', '.')
     .option('--endpoint <id>', 'agent certificate for this endpoint')
-    .option('--admin <name>', 'admin certificate for this person')
-    .action(notLanded('certs issue', ISSUES.security));
+    .option('--admin <name>', 'admin certificate for this person or script')
+    .addOption(roleOption())
+    .option('--days <n>', 'validity (short: nothing can revoke it)', parsePositiveInt, 90)
+    .action(async (flags: Parameters<CertsCommands['runCertsIssue']>[0]) =>
+      (await certsCommands()).runCertsIssue(flags, io),
+    );
+  certs
+    .command('token')
+    .description(
+      "make an admin bearer token: prints it once, and the line with its hash for the control plane's adminTokens",
+    )
+    .requiredOption('--name <name>', 'who holds it (shown in the control plane logs)')
+    .addOption(roleOption().makeOptionMandatory())
+    .option('--json', 'print {name, role, token, sha256}')
+    .action(async (flags: Parameters<CertsCommands['runCertsToken']>[0]) =>
+      (await certsCommands()).runCertsToken(flags, io),
+    );
 
   program
     .command('nats-config')
     .description(
-      'write a nats-server authorization block: one user per agent, confined to its subjects',
+      'write the nats-server accounts that confine each agent to its own subjects, bucket and command consumer, and one nkey seed file per user',
     )
-    .option('--endpoint <id>', 'an endpoint to include (repeatable)', collect)
-    .option('-o, --output <file>', 'where to write it (default stdout)')
-    .action(notLanded('nats-config', ISSUES.security));
+    .option('--endpoint <id>', 'an agent to include (repeatable)', collect)
+    .option('--control-user <name>', "name of the control plane's seed file", 'control')
+    .option('--prefix <prefix>', 'NATS subject prefix (default: from --config, else pgc)')
+    .option('--config <file>', 'control-plane config: its prefix and the endpoints its queues list')
+    .option(
+      '--credentials-dir <dir>',
+      'where seed files go (kept if there; default pgc-nats-credentials beside the output)',
+    )
+    .option('-o, --output <file>', 'where to write the accounts block (default stdout)')
+    .action((flags: NatsConfigFlags) => runNatsConfig(flags, io));
 
   return program;
 }

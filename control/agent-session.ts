@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerDuplexStream, status } from '@grpc/grpc-js';
+import { type IdentityReading, readCertificateIdentity } from '../shared/cert-identity.js';
 import type { JobKey } from '../shared/gen/pgc/v1/common.js';
 import type { AgentMessage, Capacity, ControlMessage } from '../shared/gen/pgc/v1/gateway.js';
 
@@ -49,10 +50,13 @@ export class AgentSession {
     return this.state === 'closed';
   }
 
-  /** The peer certificate's CN, when the stream runs over mutual TLS. */
-  peerCommonName(): string | undefined {
-    const cn = this.call.getAuthContext().sslPeerCertificate?.subject?.CN;
-    return typeof cn === 'string' ? cn : undefined;
+  /**
+   * What the peer's client certificate says (shared/cert-identity.ts); undefined without one.
+   * grpc-js shows only certificates that TLS verified against the CA.
+   */
+  peerIdentity(): IdentityReading | undefined {
+    const cert = this.call.getAuthContext().sslPeerCertificate;
+    return cert ? readCertificateIdentity(cert) : undefined;
   }
 
   get peer(): string {

@@ -8,6 +8,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { ADMIN_ROLES } from '../shared/cert-identity.js';
 import { ID_PATTERN } from '../shared/ids.js';
 import { DEFAULT_STREAM_SETTINGS } from '../shared/nats/streams.js';
 import { isLoopbackHost } from '../shared/tls.js';
@@ -34,6 +35,27 @@ const queueObject = z.strictObject({
     .array(id('endpoint id'))
     .optional()
     .describe('endpoint ids allowed to serve this queue; absent: any endpoint'),
+});
+
+const adminTokenSchema = z.strictObject({
+  name: id('admin token name').describe('who holds the token (appears in logs, never the token)'),
+  role: z.enum(ADMIN_ROLES).describe('viewer: read-only Admin calls; operator: also kill, drain'),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'the lowercase hex SHA-256 that `pgc certs token` prints')
+    .describe('hash of the token; the token itself is never stored'),
+});
+
+/** Names and hashes must be unique: a log line names one holder, a token has one role. */
+const adminTokensSchema = z.array(adminTokenSchema).superRefine((tokens, ctx) => {
+  for (const field of ['name', 'sha256'] as const) {
+    const seen = new Set<string>();
+    for (const [i, t] of tokens.entries()) {
+      if (seen.has(t[field]))
+        ctx.addIssue({ code: 'custom', path: [i, field], message: `${field} appears twice` });
+      seen.add(t[field]);
+    }
+  }
 });
 
 /** A queue is its name alone (`--queue Q`, PGC_QUEUES=A,B) or a full entry. */
@@ -84,7 +106,16 @@ export const controlSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe('allow plaintext gRPC on a non-loopback listen address'),
-  tls: tlsSchema.prefault({}).describe('gRPC server TLS; with it, agents need client certificates'),
+  tls: tlsSchema
+    .prefault({})
+    .describe(
+      'gRPC server TLS; with it every agent and admin needs a client certificate from caFile (admins: or a token)',
+    ),
+  adminTokens: adminTokensSchema
+    .default([])
+    .describe(
+      'bearer tokens of the Admin service ({name, role, sha256}, from `pgc certs token`); with any, plaintext Admin calls need one too',
+    ),
   stateDir: z
     .string()
     .min(1)
@@ -122,6 +153,18 @@ export const controlSchema = z.strictObject({
     .strictObject({
       url: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server URL'),
       subjectPrefix: id('subject prefix').default('pgc').describe('prefix of every NATS name'),
+      nkeySeedFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "the control plane's NATS nkey seed, written by pgc nats-config (mode 0600; re-read on every reconnect)",
+        ),
+      user: z.string().optional().describe('NATS user name (a site-managed user; prefer nkeySeedFile)'),
+      password: z
+        .string()
+        .optional()
+        .describe('NATS password of that user (visible to whoever reads this file or the environment)'),
       streams: streamsSchema.prefault({}),
     })
     .prefault({}),

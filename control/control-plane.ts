@@ -10,6 +10,7 @@
  * have said Hello and been reconciled (RELIABILITY.md test 40).
  */
 import { hostname } from 'node:os';
+import { AdminTokens } from '../shared/admin-token.js';
 import { FailureCode, PgcError } from '../shared/errors.js';
 import { HealthService } from '../shared/gen/grpc/health/v1/health.js';
 import { AdminService } from '../shared/gen/pgc/v1/admin.js';
@@ -22,6 +23,8 @@ import { natsNames } from '../shared/nats/subjects.js';
 import { grpcServerCredentials, loadTlsMaterial } from '../shared/tls.js';
 import { adminService } from './admin/admin-service.js';
 import { HealthStatus, ServingStatus } from './admin/health.js';
+import { authInterceptor } from './auth/auth-interceptor.js';
+import { authPolicy } from './auth/authorize.js';
 import { CommandPublisher } from './command-publisher.js';
 import { type ControlConfig, defaultControlStateDir, inputUrlTemplates } from './config.js';
 import { ControlMetrics } from './control-metrics.js';
@@ -156,7 +159,20 @@ export class ControlPlane {
     const log = this.log;
     const part = (component: string): Logger => this.baseLog.child({ component });
     const grpcTls = loadTlsMaterial(config.tls);
-    const credentials = grpcServerCredentials(config.listen, grpcTls, config.insecure);
+    const adminTokens = new AdminTokens(config.adminTokens);
+    // Token holders must be able to connect without a client certificate (auth/authorize.ts).
+    const credentials = grpcServerCredentials(
+      config.listen,
+      grpcTls,
+      config.insecure,
+      adminTokens.configured ? 'optional' : 'required',
+    );
+    const auth = authPolicy(config.listen, grpcTls !== undefined, adminTokens);
+    if (grpcTls === undefined && !auth.openAdmin && !adminTokens.configured)
+      log.warn(
+        { listen: config.listen },
+        'plaintext gRPC on a network address: Admin calls are refused until adminTokens are configured',
+      );
     const pandaTls = loadTlsMaterial(config.panda.tls);
     const names = natsNames(config.nats.subjectPrefix);
 
@@ -270,11 +286,16 @@ export class ControlPlane {
     });
     const health = new HealthStatus(['pgc.v1.AgentGateway', 'pgc.v1.Admin']);
     this.health = health;
-    const server = await startGrpcServer(config.listen, credentials, [
-      { definition: AgentGatewayService, implementation: gateway.service() },
-      { definition: AdminService, implementation: admin },
-      { definition: HealthService, implementation: health.service() },
-    ]);
+    const server = await startGrpcServer(
+      config.listen,
+      credentials,
+      [
+        { definition: AgentGatewayService, implementation: gateway.service() },
+        { definition: AdminService, implementation: admin },
+        { definition: HealthService, implementation: health.service() },
+      ],
+      [authInterceptor(auth, part('auth'))],
+    );
     this.address = server.address;
     // Stopped in reverse order: first no more agents, then the loops, then NATS and the store.
     this.stops.push(

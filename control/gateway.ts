@@ -1,11 +1,12 @@
 /**
  * The control plane's side of `AgentGateway.Connect` (docs/protocol.md). The first message must
  * be Hello. Before answering Welcome the control plane checks the endpoint id (and, over mutual
- * TLS, that it is the certificate's CN), keeps only the queues the endpoint may serve, creates
+ * TLS, that it is the one the certificate names, pgc:agent:<id>), keeps only the queues the endpoint may serve, creates
  * the endpoint's NATS resources, persists its new epoch and reconciles. Messages of a stream are
  * handled one at a time, in order.
  */
 import { status } from '@grpc/grpc-js';
+import { agentIdentityUri, type IdentityReading } from '../shared/cert-identity.js';
 import { describeError } from '../shared/errors.js';
 import type { JobKey } from '../shared/gen/pgc/v1/common.js';
 import { KillReason } from '../shared/gen/pgc/v1/common.js';
@@ -37,7 +38,7 @@ export interface EventProgress {
 
 export interface GatewayOptions {
   queues: readonly QueueConfig[];
-  /** Mutual TLS: the Hello's endpoint id must equal the client certificate's CN. */
+  /** Mutual TLS: the Hello's endpoint id must be the client certificate's (pgc:agent:<id>). */
   requireCertificateIdentity: boolean;
   pingIntervalMs: number;
   silenceTimeoutMs: number;
@@ -163,17 +164,21 @@ export class Gateway {
       session.close({ code: status.INVALID_ARGUMENT, details: (err as Error).message });
       return;
     }
-    const cn = session.peerCommonName();
-    if (this.options.requireCertificateIdentity && cn !== endpointId) {
-      log.warn(
-        { endpointId, certificate: cn, peer: session.peer },
-        'Hello names another endpoint than its certificate',
-      );
-      session.close({
-        code: status.PERMISSION_DENIED,
-        details: `endpoint ${endpointId} does not match the client certificate (${cn ?? 'none'})`,
-      });
-      return;
+    if (this.options.requireCertificateIdentity) {
+      // The auth interceptor admitted only agent certificates; checked again here, because this
+      // is where the claim in the Hello meets the certificate. Refused before anything changes.
+      const certified = certifiedEndpoint(session.peerIdentity());
+      if (certified !== endpointId) {
+        log.warn(
+          { endpointId, certificate: certified ?? 'no agent identity', peer: session.peer },
+          'Hello names another endpoint than its certificate; refused',
+        );
+        session.close({
+          code: status.PERMISSION_DENIED,
+          details: `endpoint ${endpointId} does not match the client certificate (${certified ? agentIdentityUri(certified) : 'no agent identity'})`,
+        });
+        return;
+      }
     }
     session.endpointId = endpointId;
     session.instanceId = hello.instanceId;
@@ -296,6 +301,12 @@ export class Gateway {
         log.error({ err, endpointId }, 'settling lost attempts failed');
     }
   }
+}
+
+/** The endpoint an agent certificate speaks for; undefined for anything else. */
+function certifiedEndpoint(reading: IdentityReading | undefined): string | undefined {
+  if (reading === undefined || !('identity' in reading)) return undefined;
+  return reading.identity.kind === 'agent' ? reading.identity.endpointId : undefined;
 }
 
 function fence(key: JobKey, endpointId: string, at: number) {

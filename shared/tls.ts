@@ -76,6 +76,14 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial | undefined {
   return { ca, cert, key };
 }
 
+/** Loads only a CA bundle: a client that proves itself another way (an admin token) needs no key. */
+export function loadCaFile(caFile: string): Buffer {
+  const problems: string[] = [];
+  const ca = readPem(caFile, 'CERTIFICATE', 'CA file', problems);
+  if (ca === undefined) throw new ConfigError(problems);
+  return ca;
+}
+
 /** Splits `host:port` or `[v6]:port`. */
 export function parseHostPort(address: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address.trim());
@@ -103,16 +111,46 @@ function assertPlaintextAllowed(address: string, role: string, insecure: boolean
   }
 }
 
+/**
+ * Whether the TLS handshake demands a client certificate. `required`: a client without a valid
+ * certificate from the CA never completes the handshake. `optional`: the server still asks, but a
+ * client without one (or with one that does not verify) connects and is judged per call by the
+ * server's interceptor; the control plane uses it only when admin tokens are configured, so a
+ * token holder needs nothing but the CA.
+ */
+export type ClientCertificatePolicy = 'required' | 'optional';
+
+/**
+ * grpc-js's createSsl offers "require a client certificate" or "do not ask for one"; this asks
+ * without requiring. A certificate that fails verification leaves `socket.authorized` false, and
+ * grpc-js then reports no peer certificate at all (server-interceptors.js getAuthContext), so
+ * such a client is exactly as anonymous as one that sent none.
+ */
+class OptionalClientCertificateCredentials extends ServerCredentials {
+  constructor(tls: TlsMaterial) {
+    super(
+      { requestCert: true, rejectUnauthorized: false },
+      { ca: tls.ca, cert: [tls.cert], key: [tls.key] },
+    );
+  }
+
+  _equals(other: ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
 /** Server credentials: mutual TLS when material is given, else plaintext (loopback or --insecure). */
 export function grpcServerCredentials(
   listen: string,
   tls: TlsMaterial | undefined,
   insecure = false,
+  clientCertificate: ClientCertificatePolicy = 'required',
 ): ServerCredentials {
   if (tls === undefined) {
     assertPlaintextAllowed(listen, 'listen address', insecure);
     return ServerCredentials.createInsecure();
   }
+  if (clientCertificate === 'optional') return new OptionalClientCertificateCredentials(tls);
   return ServerCredentials.createSsl(
     tls.ca,
     [{ private_key: tls.key, cert_chain: tls.cert }],
@@ -120,15 +158,18 @@ export function grpcServerCredentials(
   );
 }
 
-/** Channel credentials for dialling `target` (host:port). */
+/**
+ * Channel credentials for dialling `target` (host:port). Without a certificate and key the
+ * client verifies the server only (an admin with a token).
+ */
 export function grpcChannelCredentials(
   target: string,
-  tls: TlsMaterial | undefined,
+  tls: { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined,
   insecure = false,
 ): ChannelCredentials {
   if (tls === undefined) {
     assertPlaintextAllowed(target, 'server address', insecure);
     return credentials.createInsecure();
   }
-  return credentials.createSsl(tls.ca, tls.key, tls.cert);
+  return credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null);
 }

@@ -1,7 +1,9 @@
 /**
  * The admin verbs' connection to the control plane's Admin service: where (--server, PGC_ADDR),
- * how (plaintext on loopback, or mutual TLS with the agent's kind of files, shared/tls.ts), and
- * one translation of gRPC failures into one-line messages a person can act on.
+ * how (plaintext on loopback, or TLS: with an admin certificate, or with only the CA when a
+ * token proves who calls, shared/tls.ts), as whom (--token, PGC_TOKEN, sent as
+ * `authorization: Bearer <token>` on every call), and one translation of gRPC failures into
+ * one-line messages a person can act on.
  */
 import { type ClientReadableStream, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { ORIGIN_METADATA } from '../../control/admin/calls.js';
@@ -20,7 +22,7 @@ import {
   type StreamLogsRequest,
 } from '../../shared/gen/pgc/v1/admin.js';
 import type { LogChunk } from '../../shared/gen/pgc/v1/events.js';
-import { grpcChannelCredentials, loadTlsMaterial } from '../../shared/tls.js';
+import { grpcChannelCredentials, loadCaFile, loadTlsMaterial } from '../../shared/tls.js';
 
 /** The flags every admin verb takes (cli/options.ts adminOptions). */
 export interface AdminFlags {
@@ -29,6 +31,7 @@ export interface AdminFlags {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  token?: string;
   insecure?: boolean;
 }
 
@@ -54,7 +57,21 @@ export function explain(err: unknown, server: string): Error {
       FailureCode.TIMEOUT,
       `the control plane at ${server} did not answer in time: ${err.details}`,
     );
+  if (err.code === status.UNAUTHENTICATED)
+    return new AdminCallError(
+      FailureCode.PERMISSION_DENIED,
+      `not authenticated: ${err.details} (the control plane at ${server})`,
+    );
+  if (err.code === status.PERMISSION_DENIED)
+    return new AdminCallError(FailureCode.PERMISSION_DENIED, `permission denied: ${err.details}`);
   return new AdminCallError(FailureCode.INTERNAL, err.details || `gRPC status ${err.code}`);
+}
+
+/** The client's TLS: a certificate and key when given, else only the CA (a token user). */
+function clientTls(flags: AdminFlags) {
+  if (flags.tlsCert || flags.tlsKey)
+    return loadTlsMaterial({ caFile: flags.tlsCa, certFile: flags.tlsCert, keyFile: flags.tlsKey });
+  return flags.tlsCa ? { ca: loadCaFile(flags.tlsCa) } : undefined;
 }
 
 /** grpc-js says "No connection established. Last error: Error: connect ECONNREFUSED …": the cause is enough. */
@@ -72,47 +89,53 @@ export class AdminConnection {
   private readonly client: AdminClient;
 
   constructor(readonly flags: AdminFlags) {
-    const tls = loadTlsMaterial({
-      caFile: flags.tlsCa,
-      certFile: flags.tlsCert,
-      keyFile: flags.tlsKey,
-    });
     this.client = new AdminClient(
       flags.server,
-      grpcChannelCredentials(flags.server, tls, flags.insecure === true),
+      grpcChannelCredentials(flags.server, clientTls(flags), flags.insecure === true),
     );
   }
 
+  /**
+   * Each call's metadata. The token goes as plain metadata rather than grpc-js call credentials,
+   * which refuse a plaintext channel: on loopback without TLS a token is still how a configured
+   * control plane knows who calls (plaintext to another host needs --insecure, shared/tls.ts).
+   */
+  private metadata(): Metadata {
+    const metadata = new Metadata();
+    if (this.flags.token) metadata.set('authorization', `Bearer ${this.flags.token}`);
+    return metadata;
+  }
+
   listEndpoints(): Promise<ListEndpointsResponse> {
-    return this.unary((o, cb) => this.client.listEndpoints({}, new Metadata(), o, cb));
+    return this.unary((o, cb) => this.client.listEndpoints({}, this.metadata(), o, cb));
   }
 
   listJobs(request: ListJobsRequest): Promise<ListJobsResponse> {
-    return this.unary((o, cb) => this.client.listJobs(request, new Metadata(), o, cb));
+    return this.unary((o, cb) => this.client.listJobs(request, this.metadata(), o, cb));
   }
 
   getJob(pandaId: number): Promise<JobDetail> {
-    return this.unary((o, cb) => this.client.getJob({ pandaId }, new Metadata(), o, cb));
+    return this.unary((o, cb) => this.client.getJob({ pandaId }, this.metadata(), o, cb));
   }
 
   kill(request: KillRequest): Promise<KillResponse> {
-    return this.unary((o, cb) => this.client.kill(request, new Metadata(), o, cb));
+    return this.unary((o, cb) => this.client.kill(request, this.metadata(), o, cb));
   }
 
   drain(endpointId: string, drained: boolean): Promise<DrainResponse> {
     return this.unary((o, cb) =>
       drained
-        ? this.client.drain({ endpointId }, new Metadata(), o, cb)
-        : this.client.undrain({ endpointId }, new Metadata(), o, cb),
+        ? this.client.drain({ endpointId }, this.metadata(), o, cb)
+        : this.client.undrain({ endpointId }, this.metadata(), o, cb),
     );
   }
 
   streamLogs(request: StreamLogsRequest): AsyncGenerator<LogChunk> {
-    return this.stream(this.client.streamLogs(request));
+    return this.stream(this.client.streamLogs(request, this.metadata()));
   }
 
   fetchObject(request: FetchObjectRequest): AsyncGenerator<DataChunk> {
-    return this.stream(this.client.fetchObject(request));
+    return this.stream(this.client.fetchObject(request, this.metadata()));
   }
 
   /** A unary call with a deadline; failures come back explained. */

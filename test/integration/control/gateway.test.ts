@@ -101,7 +101,7 @@ describe('AgentGateway.Connect', () => {
       const { cp, names } = await setup({
         tls: { caFile: pki.caFile, certFile: pki.server.certFile, keyFile: pki.server.keyFile },
       });
-      const cert = pki.client('ep-tls');
+      const cert = pki.agent('ep-tls');
       const creds = credentials.createSsl(pki.ca, cert.key, cert.cert);
       const options = {
         address: cp.grpcAddress,

@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { type ControlConfig, controlSchema } from '../../../control/config.js';
 import { ControlPlane } from '../../../control/control-plane.js';
-import { silentLogger } from '../../../shared/logger.js';
+import { type Logger, silentLogger } from '../../../shared/logger.js';
 import { connectNats } from '../../../shared/nats/connect.js';
 import type { LocalNatsServer } from '../../../shared/nats/local-server.js';
 import { type NatsNames, natsNames } from '../../../shared/nats/subjects.js';
@@ -26,6 +26,7 @@ export async function startControl(
   natsUrl: string,
   stateDir: string,
   overrides: Record<string, unknown>,
+  log: Logger = silentLogger(),
 ): Promise<ControlPlane> {
   const config: ControlConfig = controlSchema.parse({
     listen: '127.0.0.1:0',
@@ -49,7 +50,7 @@ export async function startControl(
       streams: { logsMaxBytes: 8 * 1024 * 1024 },
     },
   });
-  return ControlPlane.start(config, { log: silentLogger() });
+  return ControlPlane.start(config, { log });
 }
 
 /** Defines `count` translatable prun-style jobs at `site` in the simulator. */
@@ -98,7 +99,7 @@ export interface ControlSetup {
 /** One nats-server and one simulator per test file; a control plane per test. */
 export function useControlEnv(): {
   env: ControlEnv;
-  setup: (overrides?: Record<string, unknown>) => Promise<ControlSetup>;
+  setup: (overrides?: Record<string, unknown>, options?: { log?: Logger }) => Promise<ControlSetup>;
 } {
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const env = {
@@ -124,14 +125,17 @@ export function useControlEnv(): {
     await env.nats?.dispose();
     await env.sim?.close();
   });
-  const setup = async (overrides: Record<string, unknown> = {}): Promise<ControlSetup> => {
+  const setup = async (
+    overrides: Record<string, unknown> = {},
+    options: { log?: Logger } = {},
+  ): Promise<ControlSetup> => {
     const queue = uniqueId('Q');
     const prefix = uniqueId('p');
     const dir = tempDir();
     env.defer(() => dir[Symbol.dispose]());
     const config = { queues: [queue], ...overrides, nats: { subjectPrefix: prefix } };
     const start = async () => {
-      const started = await startControl(env.sim, env.nats.url, dir.path, config);
+      const started = await startControl(env.sim, env.nats.url, dir.path, config, options.log);
       env.defer(() => started.stop());
       return started;
     };
