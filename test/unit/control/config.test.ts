@@ -72,4 +72,32 @@ describe('control configuration', () => {
     expect(closed && mayServe(closed, 'ep1')).toBe(true);
     expect(closed && mayServe(closed, 'ep2')).toBe(false);
   });
+
+  it('takes admin tokens as hashes with a role, each name and hash once', () => {
+    const sha256 = 'a'.repeat(64);
+    const ok = controlSchema.parse({ adminTokens: [{ name: 'alice', role: 'viewer', sha256 }] });
+    expect(ok.adminTokens).toEqual([{ name: 'alice', role: 'viewer', sha256 }]);
+    expect(controlSchema.parse({}).adminTokens).toEqual([]);
+    const problems = (adminTokens: unknown): string[] => {
+      try {
+        loadConfig({ schema: controlSchema, flags: { adminTokens } });
+        return [];
+      } catch (err) {
+        return [...(err as ConfigError).problems];
+      }
+    };
+    expect(problems([{ name: 'a', role: 'root', sha256 }])).toHaveLength(1);
+    expect(problems([{ name: 'a', role: 'viewer', sha256: 'pgc_the_token_itself' }])).toEqual([
+      expect.stringMatching(/lowercase hex SHA-256/),
+    ]);
+    expect(
+      problems([
+        { name: 'a', role: 'viewer', sha256 },
+        { name: 'a', role: 'operator', sha256 },
+      ]),
+    ).toEqual([
+      expect.stringMatching(/name appears twice/),
+      expect.stringMatching(/sha256 appears twice/),
+    ]);
+  });
 });
