@@ -20,6 +20,7 @@ import { attemptId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { type MetricsServer, startMetricsServer } from '../shared/metrics-server.js';
 import { connectNats } from '../shared/nats/connect.js';
+import { type NatsAuth, natsAuth } from '../shared/nats/credentials.js';
 import { natsNames } from '../shared/nats/subjects.js';
 import { PACKAGE_VERSION } from '../shared/package-info.js';
 import { grpcChannelCredentials, loadTlsMaterial } from '../shared/tls.js';
@@ -77,6 +78,8 @@ export class Agent {
   static async start(config: AgentConfig, deps: AgentDeps): Promise<Agent> {
     const log = deps.log;
     const names = natsNames(config.nats.prefix);
+    // Checked before anything starts: a readable or malformed seed file stops the agent here.
+    const natsCredentials = natsAuth(config.nats, log.child({ component: 'nats' }));
     const tls = loadTlsMaterial(config.tls);
     const credentials = grpcChannelCredentials(config.server, tls, config.insecure);
     const runAs = resolveRunAs(config.runAsUser);
@@ -230,7 +233,7 @@ export class Agent {
       agent.metrics = await startMetricsServer(config.metricsListen, () => registry.render(), log);
     }
     agent.session.start();
-    void agent.connectNats(names);
+    void agent.connectNats(names, natsCredentials);
     agent.state = 'running';
     log.info(
       {
@@ -245,23 +248,27 @@ export class Agent {
   }
 
   /** NATS in the background: payloads do not wait for it, and the outbox keeps events meanwhile. */
-  private async connectNats(names: ReturnType<typeof natsNames>): Promise<void> {
+  private async connectNats(names: ReturnType<typeof natsNames>, auth: NatsAuth): Promise<void> {
     const { config, deps } = this;
     try {
       const nc = await connectNats({
         servers: config.nats.url.split(',').map((s) => s.trim()),
         name: `pgc-agent ${config.endpointId}`,
         log: deps.log.child({ component: 'nats' }),
+        // Every reply (PubAcks, API answers, pulled commands) comes under this prefix, the only
+        // one this agent's NATS user may subscribe to (shared/nats/permissions.ts).
         inboxPrefix: names.agentInboxPrefix(config.endpointId),
-        ...(config.nats.user ? { user: config.nats.user, pass: config.nats.password } : {}),
+        auth,
       });
       if (this.state !== 'running') {
         await nc.close();
         return;
       }
       this.nc = nc;
-      // checkAPI off: the agent's NATS user may not read account info ($JS.API.INFO).
-      const js = jetstream(nc, { checkAPI: false });
+      // checkAPI off: the agent's NATS user may not read account info ($JS.API.INFO). Under
+      // pgc nats-config's accounts the API subjects it may use carry another prefix.
+      const jsOptions = { checkAPI: false, apiPrefix: config.nats.jsApiPrefix };
+      const js = jetstream(nc, jsOptions);
       this.outbox.start(js);
       this.files.shipper.start(js);
       this.files.delivery.start(js);
@@ -269,6 +276,7 @@ export class Agent {
         nc,
         names,
         endpointId: config.endpointId,
+        jsOptions,
         core: this.core,
         log: deps.log,
       });

@@ -5,7 +5,12 @@
  * once it is journaled (the kill itself may take the grace); a kill of an attempt the agent does
  * not hold or that has ended is acked and ignored (docs/protocol.md).
  */
-import { type ConsumerMessages, type JetStreamClient, jetstream } from '@nats-io/jetstream';
+import {
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamOptions,
+  jetstream,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type BackoffPolicy, backoffDelayMs } from '../shared/backoff.js';
 import { describeError } from '../shared/errors.js';
@@ -21,6 +26,8 @@ export interface CommandConsumerOptions {
   nc: NatsConnection;
   names: NatsNames;
   endpointId: string;
+  /** The agent's JetStream options (its API prefix under pgc nats-config's accounts). */
+  jsOptions?: JetStreamOptions;
   core: AgentCore;
   log: Logger;
 }
@@ -34,7 +41,7 @@ export class CommandConsumer {
   private retryWake: (() => void) | undefined;
 
   constructor(private readonly options: CommandConsumerOptions) {
-    this.js = jetstream(options.nc);
+    this.js = jetstream(options.nc, options.jsOptions);
     this.log = options.log.child({ component: 'commands' });
   }
 

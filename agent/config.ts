@@ -53,11 +53,25 @@ export const agentNatsSchema = z.strictObject({
     .regex(ID_PATTERN)
     .default('pgc')
     .describe('subject prefix shared with the control plane'),
-  user: z.string().optional().describe('NATS user name'),
+  nkeySeedFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "this agent's NATS nkey seed, written by pgc nats-config (mode 0600; re-read on every reconnect, so it can be rotated)",
+    ),
+  jsApiPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/)
+    .default('$JS.API')
+    .describe(
+      'JetStream API prefix; under the accounts pgc nats-config writes it is JS.<PREFIX>.API (the command prints it)',
+    ),
+  user: z.string().optional().describe('NATS user name (a site-managed user; prefer nkeySeedFile)'),
   password: z
     .string()
     .optional()
-    .describe('NATS password (prefer a file readable only by the agent)'),
+    .describe('NATS password of that user (visible to whoever reads this file or the environment)'),
 });
 
 export const agentTlsSchema = z.strictObject({

@@ -153,6 +153,23 @@ export const controlSchema = z.strictObject({
     .strictObject({
       url: z.string().min(1).default('nats://127.0.0.1:4222').describe('NATS server URL'),
       subjectPrefix: id('subject prefix').default('pgc').describe('prefix of every NATS name'),
+      nkeySeedFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "the control plane's NATS nkey seed, written by pgc nats-config (mode 0600; re-read on every reconnect)",
+        ),
+      user: z
+        .string()
+        .optional()
+        .describe('NATS user name (a site-managed user; prefer nkeySeedFile)'),
+      password: z
+        .string()
+        .optional()
+        .describe(
+          'NATS password of that user (visible to whoever reads this file or the environment)',
+        ),
       streams: streamsSchema.prefault({}),
     })
     .prefault({}),

@@ -6,6 +6,7 @@ import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../shared/logger.js';
 import { connectNats } from '../shared/nats/connect.js';
+import { natsAuth } from '../shared/nats/credentials.js';
 import { ensureControlStreams } from '../shared/nats/streams.js';
 import type { NatsNames } from '../shared/nats/subjects.js';
 import type { ControlConfig } from './config.js';
@@ -22,6 +23,7 @@ export async function openNats(
     servers: config.nats.url,
     name: `pgc-control ${config.schedulerId}`,
     log,
+    auth: natsAuth(config.nats, log),
   });
   try {
     const jsm = await withRetries('JetStream', () => jetstreamManager(nc, { timeout: 5000 }), log);

@@ -8,8 +8,9 @@
  * buffered, yet its reply can be lost after the reconnect; the request then times out. Callers
  * of JetStream APIs therefore use deadlines and retry, and durable publishes go through an outbox.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type ConnectionOptions, connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../logger.js';
+import { describeAuth, type NatsAuth } from './credentials.js';
 
 export interface NatsConnectOptions {
   servers: string | string[];
@@ -18,6 +19,8 @@ export interface NatsConnectOptions {
   log: Logger;
   /** Replies arrive under this prefix; an agent's permissions allow only its own. */
   inboxPrefix?: string;
+  /** Who to connect as (credentials.ts); the settings below are the older, plainer ways. */
+  auth?: NatsAuth;
   user?: string;
   pass?: string;
   token?: string;
@@ -43,6 +46,7 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
     ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
     ...(options.user ? { user: options.user, pass: options.pass } : {}),
     ...(options.token ? { token: options.token } : {}),
+    ...authOptions(options.auth),
     ...(options.tls
       ? {
           tls: {
@@ -54,8 +58,23 @@ export async function connectNats(options: NatsConnectOptions): Promise<NatsConn
       : {}),
   });
   void watchStatus(nc, options.log);
-  options.log.info({ server: nc.getServer() }, 'connected to NATS');
+  options.log.info(
+    { server: nc.getServer(), ...(options.auth ? describeAuth(options.auth) : {}) },
+    'connected to NATS',
+  );
   return nc;
+}
+
+function authOptions(auth: NatsAuth | undefined): Partial<ConnectionOptions> {
+  switch (auth?.kind) {
+    case undefined:
+    case 'none':
+      return {};
+    case 'password':
+      return { user: auth.user, pass: auth.pass };
+    case 'nkey':
+      return { authenticator: auth.authenticator };
+  }
 }
 
 async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {

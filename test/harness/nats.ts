@@ -2,6 +2,7 @@
  * A real nats-server per test file, on a free port with a temporary store. Fails loudly with the
  * install command when the binary is missing (npm test installs it where apt-get can).
  */
+import { readFileSync } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   findNatsServer,
@@ -9,10 +10,24 @@ import {
   LocalNatsServer,
 } from '../../shared/nats/local-server.js';
 
-export async function startNats(
-  options: Omit<LocalNatsOptions, 'binary'> = {},
-): Promise<LocalNatsServer> {
-  return LocalNatsServer.start({ ...options, binary: findNatsServer(process.env) });
+export interface StartNatsOptions extends Omit<LocalNatsOptions, 'binary'> {
+  /**
+   * A configuration file to run with, e.g. the accounts `pgc nats-config` wrote. Its text is
+   * used as it is (nats-server 2.9 resolves an `include` relative to the including file only).
+   */
+  configFile?: string;
+}
+
+export async function startNats(options: StartNatsOptions = {}): Promise<LocalNatsServer> {
+  const { configFile, ...rest } = options;
+  const configText = [rest.configText, configFile && readFileSync(configFile, 'utf8')]
+    .filter(Boolean)
+    .join('\n');
+  return LocalNatsServer.start({
+    ...rest,
+    ...(configText ? { configText } : {}),
+    binary: findNatsServer(process.env),
+  });
 }
 
 /** A subject-safe token unique to this test run, so tests never see each other's messages. */
