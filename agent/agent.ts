@@ -29,6 +29,7 @@ import { AgentCounters, agentRegistry } from './agent-stats.js';
 import { capacityOf, refusal } from './capacity.js';
 import { CommandConsumer } from './command-consumer.js';
 import type { AgentConfig } from './config.js';
+import { checkCredentialPlacement } from './credential-files.js';
 import { ResultDelivery } from './delivery/result-delivery.js';
 import { EventOutbox } from './event-outbox.js';
 import { JobDirRetention } from './job-dir-retention.js';
@@ -78,7 +79,9 @@ export class Agent {
   static async start(config: AgentConfig, deps: AgentDeps): Promise<Agent> {
     const log = deps.log;
     const names = natsNames(config.nats.prefix);
-    // Checked before anything starts: a readable or malformed seed file stops the agent here.
+    // Checked before anything starts: a readable or malformed seed file, or one inside the state
+    // directory where jobs run, stops the agent here.
+    checkCredentialPlacement({ 'nats.nkeySeedFile': config.nats.nkeySeedFile }, deps.stateDir);
     const natsCredentials = natsAuth(config.nats, log.child({ component: 'nats' }));
     const tls = loadTlsMaterial(config.tls);
     const credentials = grpcChannelCredentials(config.server, tls, config.insecure);

@@ -118,7 +118,8 @@ describe('agent A with its own credentials (RELIABILITY.md test 56)', () => {
     const consumerB = await b.js.consumers.get(names.commandsStream, names.commandConsumer(B));
     const pulledByB = await consumerB.next({ expires: 3000 });
     expect(pulledByB?.string()).toBe('kill B');
-    const ackOfB = pulledByB?.reply ?? '';
+    // The subject an ack of this message goes to (JsMsg's type hides it; the object has it).
+    const ackOfB = (pulledByB as unknown as { reply?: string } | null)?.reply ?? '';
     expect(ackOfB).toMatch(/^\$JS\.ACK\./);
     const before = await jetStreamSnapshot(control);
 
