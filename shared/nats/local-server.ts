@@ -5,7 +5,7 @@
  * so clients reconnect and durable state survives, as after a real server restart.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { FailureCode, PgcError, UnavailableError } from '../errors.js';
@@ -105,6 +105,8 @@ export class LocalNatsServer implements AsyncDisposable {
     ];
     if (this.options.configText !== undefined) {
       const file = join(this.storeDir, 'nats-server.conf');
+      // A store directory given by the caller may not exist yet (nats-server would create it).
+      mkdirSync(this.storeDir, { recursive: true });
       writeFileSync(file, this.options.configText);
       args.unshift('-c', file);
     }

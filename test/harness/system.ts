@@ -30,6 +30,8 @@ export interface SystemOptions {
   agents: AgentSpec[];
   /** Control-plane settings (control/config.ts keys), written to its YAML config file. */
   control?: Record<string, unknown>;
+  /** nats-server runs with this configuration file (e.g. the accounts `pgc nats-config` wrote). */
+  natsConfigFile?: string;
   simTimeouts?: Partial<SimTimeouts>;
 }
 
@@ -58,13 +60,18 @@ export class TestSystem implements AsyncDisposable {
   static async start(options: SystemOptions): Promise<TestSystem> {
     const { dir } = options;
     mkdirSync(join(dir, 'logs'), { recursive: true });
-    const nats = await startNats({ storeDir: join(dir, 'nats') });
+    const nats = await startNats({
+      storeDir: join(dir, 'nats'),
+      ...(options.natsConfigFile ? { configFile: options.natsConfigFile } : {}),
+    });
     const sim = await startSim({
       cacheDir: join(dir, 'sim'),
       ...(options.simTimeouts ? { timeouts: options.simTimeouts } : {}),
     });
     const address = `127.0.0.1:${await freePort()}`;
     const configFile = join(dir, 'control.yaml');
+    // `nats` settings given for the control plane (credentials) join the server's URL.
+    const { nats: controlNats, ...controlSettings } = options.control ?? {};
     writeFileSync(
       configFile,
       stringify({
@@ -73,8 +80,8 @@ export class TestSystem implements AsyncDisposable {
         stateDir: join(dir, 'control-state'),
         metricsListen: '',
         panda: { url: sim.url },
-        nats: { url: nats.url },
-        ...options.control,
+        nats: { url: nats.url, ...(controlNats as Record<string, unknown> | undefined) },
+        ...controlSettings,
       }),
     );
     const control = new PgcProcess(
