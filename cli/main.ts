@@ -36,6 +36,21 @@ function writeBytes(stream: NodeJS.WriteStream): (data: Uint8Array) => Promise<v
       : new Promise((resolve) => stream.once('drain', resolve));
 }
 
+// grpc-js hands an IP target to TLS as the ServerName (channel-credentials.js), which Node
+// deprecates (DEP0123) with a warning on stderr. The server certificate's IP SAN is what is
+// checked, not SNI, and the warning would precede the output of every command that dials an
+// address like 10.0.0.7:7800 over TLS: drop that one warning, keep every other.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+  const [typeOrOptions, code] = rest;
+  const warningCode =
+    typeof typeOrOptions === 'object' && typeOrOptions !== null
+      ? (typeOrOptions as { code?: unknown }).code
+      : code;
+  if (warningCode === 'DEP0123') return;
+  return (emitWarning as (w: string | Error, ...r: unknown[]) => void).call(this, warning, ...rest);
+} as typeof process.emitWarning;
+
 // `pgc logs 123 | head` closes the pipe early: that is the reader's choice, not a failure.
 for (const stream of [process.stdout, process.stderr])
   stream.on('error', (err: NodeJS.ErrnoException) => {
