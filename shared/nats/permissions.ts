@@ -54,7 +54,8 @@ export function objectStoreStream(bucket: string): string {
 
 /** The account that holds JetStream and the control plane's user. */
 export function controlAccount(names: NatsNames): string {
-  return names.prefix.toUpperCase();
+  // The same spelling as the stream names (subjects.ts): PGC for pgc, SITE_X for site-x.
+  return names.prefix.toUpperCase().replace(/-/g, '_');
 }
 
 export function agentAccount(names: NatsNames, endpointId: string): string {
