@@ -79,7 +79,9 @@ export const agentTlsSchema = z.strictObject({
   certFile: z
     .string()
     .optional()
-    .describe("this agent's certificate (its CN/SAN is its endpoint id under mutual TLS)"),
+    .describe(
+      "this agent's certificate; its URI SAN pgc:agent:<endpointId> must name this endpoint (pgc certs issue --endpoint)",
+    ),
   keyFile: z.string().optional().describe("this agent's private key (mode 0600)"),
 });
 
