@@ -107,6 +107,23 @@ describe('admin tokens on plaintext loopback', () => {
   });
 });
 
+describe('plaintext on a network address (--insecure)', () => {
+  it('gives Admin to nobody without tokens, and says so at start', async () => {
+    const captured = captureLog();
+    const ctl = await setup({ listen: '0.0.0.0:0', insecure: true }, { log: captured.log });
+    const address = ctl.cp.grpcAddress.replace(/^0\.0\.0\.0:/, '127.0.0.1:');
+    expect(
+      captured.find(
+        'plaintext gRPC on a network address: Admin calls are refused until adminTokens are configured',
+      ),
+    ).toHaveLength(1);
+    expect(await adminAs(address, credentials.createInsecure()).listEndpoints()).toMatchObject({
+      code: status.UNAUTHENTICATED,
+    });
+    expect(await healthAs(address, credentials.createInsecure())).toHaveProperty('ok');
+  });
+});
+
 describe('admin tokens with mutual TLS (client certificates optional at the handshake)', () => {
   async function tlsControl(captured: CapturedLog) {
     const ctl = await setup(
