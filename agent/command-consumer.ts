@@ -81,7 +81,18 @@ export class CommandConsumer {
       } catch (err) {
         if (!this.running) break;
         const delayMs = backoffDelayMs(failures++, BACKOFF);
-        this.log.debug({ err: describeError(err), delayMs }, 'command consumer not available yet');
+        const refused = /Permissions Violation|JetStream not enabled/i.test(String(err));
+        if (refused && failures === 1)
+          // Retrying cannot help a misconfiguration: say what to check, once per outage.
+          this.log.error(
+            { err: describeError(err), apiPrefix: this.options.jsOptions?.apiPrefix ?? '$JS.API' },
+            'NATS refused this agent its command consumer: are nats.nkeySeedFile and nats.jsApiPrefix what pgc nats-config printed for this endpoint?',
+          );
+        else
+          this.log.debug(
+            { err: describeError(err), delayMs },
+            'command consumer not available yet',
+          );
         await new Promise<void>((resolve) => {
           this.retryWake = resolve;
           setTimeout(resolve, delayMs);

@@ -55,11 +55,15 @@ export class LocalNatsServer implements AsyncDisposable {
   private child: ChildProcess | undefined;
   private logTail: string[] = [];
   private chosenPort: number | undefined;
+  private configText: string | undefined;
+  /** Each sees every new log line; one that returns true is done. */
+  private lineWatchers: Array<(line: string) => boolean> = [];
 
   private constructor(private readonly options: LocalNatsOptions) {
     this.ownsStore = options.storeDir === undefined;
     this.storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'pgc-nats-'));
     this.chosenPort = options.port;
+    this.configText = options.configText;
   }
 
   static async start(options: LocalNatsOptions): Promise<LocalNatsServer> {
@@ -94,22 +98,7 @@ export class LocalNatsServer implements AsyncDisposable {
   }
 
   private async launch(): Promise<void> {
-    const args = [
-      '-a',
-      '127.0.0.1',
-      '-p',
-      String(this.chosenPort ?? -1),
-      '-js',
-      '-sd',
-      this.storeDir,
-    ];
-    if (this.options.configText !== undefined) {
-      const file = join(this.storeDir, 'nats-server.conf');
-      // A store directory given by the caller may not exist yet (nats-server would create it).
-      mkdirSync(this.storeDir, { recursive: true });
-      writeFileSync(file, this.options.configText);
-      args.unshift('-c', file);
-    }
+    const args = ['-a', '127.0.0.1', '-p', String(this.chosenPort ?? -1), ...this.writeConfig()];
     const child = spawn(this.options.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.logTail = [];
@@ -132,6 +121,7 @@ export class LocalNatsServer implements AsyncDisposable {
         for (const line of lines) {
           this.logTail.push(line);
           if (this.logTail.length > 200) this.logTail.shift();
+          this.lineWatchers = this.lineWatchers.filter((watch) => !watch(line));
           const listening = /Listening for client connections on [^\s]+:(\d+)/.exec(line);
           if (listening?.[1]) this.chosenPort = Number(listening[1]);
           if (line.includes('Server is ready')) {
@@ -152,6 +142,49 @@ export class LocalNatsServer implements AsyncDisposable {
           ),
         );
       });
+    });
+  }
+
+  /** The command-line arguments for the store, writing the configuration file if there is one. */
+  private writeConfig(): string[] {
+    if (this.configText === undefined) return ['-js', '-sd', this.storeDir];
+    // A store directory given by the caller may not exist yet (nats-server would create it).
+    mkdirSync(this.storeDir, { recursive: true });
+    const file = join(this.storeDir, 'nats-server.conf');
+    // JetStream's store goes in the file, not in -sd: nats-server refuses to reload a
+    // configuration whose store directory came from a flag ("not supported for jetstream
+    // storage dir"), and a reload without any JetStream setting shuts JetStream down.
+    writeFileSync(
+      file,
+      `jetstream { store_dir: ${JSON.stringify(this.storeDir)} }\n${this.configText}\n`,
+    );
+    return ['-c', file];
+  }
+
+  /**
+   * Replaces the configuration of a running server (as an operator edits the file and sends
+   * SIGHUP, e.g. after rotating a key) and resolves once the server says it reloaded it.
+   */
+  async reload(configText: string, timeoutMs = 10_000): Promise<void> {
+    const child = this.child;
+    if (this.configText === undefined || child === undefined || !this.running)
+      throw new Error('only a running nats-server started with a configuration can reload one');
+    this.configText = configText;
+    this.writeConfig();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new UnavailableError(`nats-server did not reload within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.lineWatchers.push((line) => {
+        const failed = line.includes('Failed to reload');
+        if (!failed && !line.includes('Reloaded server configuration')) return false;
+        clearTimeout(timer);
+        if (failed) reject(new UnavailableError(line));
+        else resolve();
+        return true;
+      });
+      child.kill('SIGHUP');
     });
   }
 
