@@ -95,7 +95,7 @@ describe('payload isolation', () => {
           'id -u',
           'head -1 calc/ops.py',
           'echo written > mine.txt && cat mine.txt',
-          'n=$(mktemp) && echo ' + needles + ' | base64 -d > $n',
+          `n=$(mktemp) && echo ${needles} | base64 -d > $n`,
           // Every /proc entry and every file under the test directory this user can read.
           `grep -rlsF -f $n /proc/[0-9]*/environ /proc/[0-9]*/cmdline /proc/[0-9]*/status ${dir.path} 2>/dev/null | sed 's/^/FOUND /'`,
           'rm -f $n',
