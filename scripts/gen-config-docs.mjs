@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes docs/configuration.md from the configuration schemas (scripts/config-docs.ts renders
+// Writes docs/configuration.md from the configuration schemas (scripts/config-docs/ renders
 // it, Biome's formatter pads its tables as `npm run lint` wants them). --check writes nothing and
 // exits 1, naming the settings and lines that differ, when the committed file is stale.
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ const check = process.argv.includes('--check');
 
 const { register } = await import('tsx/esm/api');
 register();
-const { renderConfigurationDoc } = await import('./config-docs.ts');
+const { renderConfigurationDoc } = await import('./config-docs/render.ts');
 
 const formatted = spawnSync(
   join(root, 'node_modules/.bin/biome'),

@@ -2,27 +2,24 @@
  * docs/configuration.md cannot lie: every setting it lists has a description, and every
  * environment variable it names is proven here through the real loader (shared/config.ts) to
  * set that very setting. `npm run docs:config:check` (CI) keeps the file equal to what
- * scripts/config-docs.ts renders from the same rows.
+ * scripts/config-docs/render.ts renders from the same rows.
  */
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { agentSchema } from '../../../agent/config.js';
-import { controlConfigFrom } from '../../../cli/commands/control-run.js';
-import { controlSchema } from '../../../control/config.js';
+import { agentSchema } from '../../../../agent/config.js';
+import { controlConfigFrom } from '../../../../cli/commands/control-run.js';
+import { controlSchema } from '../../../../control/config.js';
+import { commandOptions, findCommand, program } from '../../../../scripts/config-docs/commands.js';
 import {
   type ConfiguredProcess,
-  commandOptions,
-  derivedEnvName,
-  findCommand,
   PROCESS_FLAGS,
   PROCESSES,
   processSections,
-  program,
   renderConfigurationDoc,
-  type SettingRow,
-} from '../../../scripts/config-docs.js';
-import { loadConfig } from '../../../shared/config.js';
-import { ConfigError } from '../../../shared/errors.js';
+} from '../../../../scripts/config-docs/render.js';
+import { derivedEnvName, type SettingRow } from '../../../../scripts/config-docs/settings.js';
+import { loadConfig } from '../../../../shared/config.js';
+import { ConfigError } from '../../../../shared/errors.js';
 
 const rowsOf = (process: ConfiguredProcess): SettingRow[] =>
   processSections(process).flatMap((section) => section.rows);
@@ -112,7 +109,10 @@ describe('docs/configuration.md', () => {
           .filter(
             (flag) => process.flagSettings[flag] === undefined && PROCESS_FLAGS[flag] === undefined,
           );
-        expect(unmapped, 'flags missing from flagSettings in scripts/config-docs.ts').toEqual([]);
+        expect(
+          unmapped,
+          'flags missing from flagSettings in scripts/config-docs/render.ts',
+        ).toEqual([]);
         const keys = new Set(rows.map((r) => r.key));
         for (const key of Object.values(process.flagSettings)) expect(keys).toContain(key);
       });
