@@ -5,7 +5,15 @@
  * so clients reconnect and durable state survives, as after a real server restart.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  appendFileSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { FailureCode, PgcError, UnavailableError } from '../errors.js';
@@ -47,6 +55,10 @@ export interface LocalNatsOptions {
   /** Fixed port; a free one by default. */
   port?: number;
   readyTimeoutMs?: number;
+  /** Also append the server's log to this file (the demo keeps every process's log on disk). */
+  logFile?: string;
+  /** Run in its own process group, out of reach of a terminal's Ctrl-C (the demo stops it last). */
+  detached?: boolean;
 }
 
 export class LocalNatsServer implements AsyncDisposable {
@@ -99,7 +111,10 @@ export class LocalNatsServer implements AsyncDisposable {
 
   private async launch(): Promise<void> {
     const args = ['-a', '127.0.0.1', '-p', String(this.chosenPort ?? -1), ...this.writeConfig()];
-    const child = spawn(this.options.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(this.options.binary, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: this.options.detached === true,
+    });
     this.child = child;
     this.logTail = [];
     const timeoutMs = this.options.readyTimeoutMs ?? 15_000;
@@ -115,6 +130,7 @@ export class LocalNatsServer implements AsyncDisposable {
       let buffered = '';
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (data: string) => {
+        if (this.options.logFile !== undefined) appendFileSync(this.options.logFile, data);
         buffered += data;
         const lines = buffered.split('\n');
         buffered = lines.pop() ?? '';
