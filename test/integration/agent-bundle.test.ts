@@ -2,7 +2,8 @@
  * The self-contained agent bundle (npm run package:agent): built into a temp dir, unpacked, and
  * run through a symlink with a PATH that holds only what payloads and the wrapper use — no node.
  * The bundled pgc reports the package version and runs a command job, and a function job whose
- * code comes from a sandbox (so the extraction worker, a second bundled entry point, runs too).
+ * code comes from a sandbox (so the extraction worker, a second bundled entry point, runs too);
+ * `pgc agent init --systemd` from it writes a unit that starts the bundle's wrapper.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import {
@@ -10,6 +11,7 @@ import {
   constants,
   mkdirSync,
   readFileSync,
+  realpathSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -144,5 +146,28 @@ describe('agent bundle', () => {
     expect(fnResult.failure).toBeUndefined();
     expect(JSON.parse(fnResult.returnValueJson)).toEqual({ doubled: 42 });
     expect(server.hits('/cache/code.tgz')).toBe(1);
+
+    // A unit written by the bundled pgc starts the bundle's own wrapper (by its real path).
+    execFileSync(
+      pgc,
+      [
+        'agent',
+        'init',
+        '--endpoint',
+        'bundle-ep',
+        '--queue',
+        'Q',
+        '--systemd',
+        '--unit-dir',
+        join(dir.path, 'units'),
+        '-o',
+        join(dir.path, 'agent.yaml'),
+      ],
+      { env, encoding: 'utf8' },
+    );
+    const wrapper = realpathSync(join(dir.path, 'site', `pgc-agent-${VERSION}`, 'bin', 'pgc'));
+    expect(readFileSync(join(dir.path, 'units', 'pgc-agent-bundle-ep.service'), 'utf8')).toContain(
+      `\nExecStart=${wrapper} agent run --config ${join(dir.path, 'agent.yaml')}\n`,
+    );
   });
 });
