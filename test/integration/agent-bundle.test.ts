@@ -3,9 +3,10 @@
  * run through a symlink with a PATH that holds only what payloads and the wrapper use — no node.
  * The bundled pgc reports the package version and runs a command job, and a function job whose
  * code comes from a sandbox (so the extraction worker, a second bundled entry point, runs too);
- * `pgc agent init --systemd` from it writes a unit that starts the bundle's wrapper.
+ * `pgc agent init --systemd` from it writes a unit that starts the bundle's wrapper; and its
+ * `pgc agent run` connects to a control plane (gRPC) and NATS.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import {
   accessSync,
   constants,
@@ -18,12 +19,15 @@ import {
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobResult, JobSpec } from '../../shared/gen/pgc/v1/job.js';
 import { tgz } from '../fixtures/sandbox/tar-builder.js';
 import { TestServer } from '../fixtures/sandbox/test-server.js';
 import { commandSpec, pathOf, testSpec } from '../harness/agent.js';
-import { tempDir } from '../harness/temp.js';
+import { runPgc } from '../harness/pgc.js';
+import { type TempDir, tempDir } from '../harness/temp.js';
+import { waitFor } from '../harness/wait.js';
+import { useControlEnv } from './control/harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const VERSION = (
@@ -63,9 +67,17 @@ function writeSpec(dir: string, name: string, spec: JobSpec): string {
   return file;
 }
 
+const { env: controlEnv, setup } = useControlEnv();
+
 describe('agent bundle', () => {
-  it('runs pgc and agent jobs from the unpacked tarball with no node on the PATH', async () => {
-    using dir = tempDir();
+  let dir: TempDir;
+  /** The bundle's bin/pgc, through a symlink elsewhere, as a site would put it on its PATH. */
+  let pgc: string;
+  /** A PATH of only what payloads and the wrapper use, and HOME in the temp dir. */
+  let env: Record<string, string>;
+
+  beforeAll(() => {
+    dir = tempDir();
     const started = performance.now();
     const built = execFileSync(
       process.execPath,
@@ -76,15 +88,15 @@ describe('agent bundle', () => {
     const tarball = join(dir.path, 'out', `pgc-agent-${VERSION}-linux-${process.arch}.tar.gz`);
     mkdirSync(join(dir.path, 'site'));
     execFileSync('tar', ['xzf', tarball, '-C', join(dir.path, 'site')]);
-
-    // Linked from elsewhere, as a site would put it on its PATH: the wrapper finds its bundle.
     mkdirSync(join(dir.path, 'links'));
-    const pgc = join(dir.path, 'links', 'pgc');
+    pgc = join(dir.path, 'links', 'pgc');
     symlinkSync(join(dir.path, 'site', `pgc-agent-${VERSION}`, 'bin', 'pgc'), pgc);
-    const bin = payloadOnlyBin(dir.path);
-    const env = { PATH: bin, HOME: dir.path, LANG: 'C.UTF-8' };
-    expect(() => execFileSync('sh', ['-c', 'command -v node'], { env })).toThrow();
+    env = { PATH: payloadOnlyBin(dir.path), HOME: dir.path, LANG: 'C.UTF-8' };
+  });
+  afterAll(() => dir[Symbol.dispose]());
 
+  it('runs pgc and agent jobs from the unpacked tarball with no node on the PATH', async () => {
+    expect(() => execFileSync('sh', ['-c', 'command -v node'], { env })).toThrow();
     expect(execFileSync(pgc, ['--version'], { env, encoding: 'utf8' }).trim()).toBe(VERSION);
 
     await using server = await TestServer.start();
@@ -169,5 +181,47 @@ describe('agent bundle', () => {
     expect(readFileSync(join(dir.path, 'units', 'pgc-agent-bundle-ep.service'), 'utf8')).toContain(
       `\nExecStart=${wrapper} agent run --config ${join(dir.path, 'agent.yaml')}\n`,
     );
+  });
+  it('runs pgc agent run, which connects to a control plane over gRPC and NATS', async () => {
+    const ctl = await setup();
+    // Only the subject prefix is not a flag: each test has its own (env > default).
+    const agent = spawn(
+      pgc,
+      [
+        'agent',
+        'run',
+        '--endpoint',
+        'bundle-run',
+        '--queue',
+        ctl.queue,
+        '--server',
+        ctl.cp.grpcAddress,
+        '--nats',
+        controlEnv.nats.url,
+        '--state-dir',
+        join(dir.path, 'run-state'),
+      ],
+      { env: { ...env, PGC_NATS_PREFIX: ctl.names.prefix }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    agent.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((resolve) => agent.once('exit', resolve));
+    controlEnv.defer(() => {
+      if (agent.exitCode === null) agent.kill('SIGKILL');
+    });
+    const endpoint = await waitFor(
+      async () => {
+        const run = await runPgc(['endpoints', '--json', '--server', ctl.cp.grpcAddress]);
+        const list = (JSON.parse(run.stdout) as { endpoints: Array<Record<string, unknown>> })
+          .endpoints;
+        return list.find((e) => e.endpointId === 'bundle-run' && e.status === 'online');
+      },
+      { what: `the bundled agent online (its log: ${stderr.slice(-500)})`, timeoutMs: 20_000 },
+    );
+    expect(endpoint).toMatchObject({ queues: [ctl.queue], agentVersion: VERSION });
+    agent.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });
