@@ -14,7 +14,7 @@ import { EndpointStatus } from '../../shared/gen/pgc/v1/admin.js';
 import { LocalNatsServer } from '../../shared/nats/local-server.js';
 import { AdminConnection } from '../admin/connection.js';
 import { DemoChild } from './child-process.js';
-import { killLeftoverPayloads, payloadProcesses } from './payload-processes.js';
+import { endPayloads } from './payload-processes.js';
 import {
   DEADLINES,
   DEMO_AGENT_SETTINGS,
@@ -214,22 +214,15 @@ export class DemoSystem {
    * an agent that could not cancel them are killed here: none outlives the demo.
    */
   async stop(): Promise<void> {
-    const endpoints = [...DEMO_ENDPOINTS];
-    await Promise.all(
-      this.agents.map(async (agent) => {
-        const busy = payloadProcesses([agent.name]).length > 0;
-        const stopped = agent.stop(DEADLINES.stopMs);
-        // An agent's first SIGTERM leaves its payloads running (agent shutdown is not job
-        // kill); the second kills them. The demo wants them gone.
-        if (busy) agent.signal('SIGTERM');
-        await stopped;
-      }),
-    );
-    killLeftoverPayloads(endpoints, this.dir);
+    // An agent's SIGTERM leaves its payloads running (agent shutdown is not job kill, and a
+    // second SIGTERM sent at once may merge with the first), so the demo ends its jobs itself,
+    // the way an agent kills one. Only an interrupted run has any.
+    await endPayloads(DEMO_ENDPOINTS, this.dir, DEMO_AGENT_SETTINGS.killGraceMs);
+    await Promise.all(this.agents.map((agent) => agent.stop(DEADLINES.stopMs)));
     await this.control?.stop(DEADLINES.stopMs);
     await this.sim?.stop(DEADLINES.stopMs);
     await this.nats?.stop('SIGTERM');
-    // The sweep again: a payload may have been starting while its agent went away.
-    killLeftoverPayloads(endpoints, this.dir);
+    // Again: a payload may have been starting while its agent went away.
+    await endPayloads(DEMO_ENDPOINTS, this.dir, 0);
   }
 }

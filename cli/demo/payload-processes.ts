@@ -48,20 +48,36 @@ function cwdOf(pid: number): string | undefined {
   }
 }
 
-/**
- * SIGKILLs every payload of these endpoints that runs under `dir` (another demo's endpoints may
- * share the names, never the directory); returns how many processes were left.
- */
-export function killLeftoverPayloads(endpoints: readonly string[], dir: string): number {
-  const left = payloadProcesses(endpoints).filter((p) => cwdOf(p.pid)?.startsWith(dir));
-  for (const p of left) {
-    for (const target of [-p.session, p.pid]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        // Gone already (ESRCH), or the group was not its own.
-      }
+/** Payloads of these endpoints under `dir` (another demo's endpoints may share the names). */
+function payloadsUnder(endpoints: readonly string[], dir: string): PayloadProcess[] {
+  return payloadProcesses(endpoints).filter((p) => cwdOf(p.pid)?.startsWith(dir));
+}
+
+function signalTree(p: PayloadProcess, signal: NodeJS.Signals): void {
+  // The supervisor leads the session's process group; the pid itself in case it left it.
+  for (const target of [-p.session, p.pid]) {
+    try {
+      process.kill(target, signal);
+    } catch {
+      // Gone already (ESRCH), or the group was not its own.
     }
   }
-  return left.length;
+}
+
+/**
+ * Ends the payloads still running under `dir` as the agent kills a job: SIGTERM to each
+ * process group, up to `graceMs` to go, then SIGKILL. Returns how many processes there were.
+ */
+export async function endPayloads(
+  endpoints: readonly string[],
+  dir: string,
+  graceMs: number,
+): Promise<number> {
+  const running = payloadsUnder(endpoints, dir);
+  for (const p of running) signalTree(p, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (payloadsUnder(endpoints, dir).length > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  for (const p of payloadsUnder(endpoints, dir)) signalTree(p, 'SIGKILL');
+  return running.length;
 }
