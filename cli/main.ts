@@ -4,7 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { describeError, ValidationError } from '../shared/errors.js';
-import { NotLandedError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import { buildProgram, type CliIo } from './program.js';
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -20,11 +20,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         : 2;
     }
     io.stderr(`pgc: ${describeError(err)}\n`);
-    return err instanceof UsageError ||
-      err instanceof NotLandedError ||
-      err instanceof ValidationError
-      ? 2
-      : 1;
+    return err instanceof UsageError || err instanceof ValidationError ? 2 : 1;
   }
 }
 

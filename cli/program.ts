@@ -13,17 +13,20 @@ import { type KillFlags, runKill } from './commands/admin-kill.js';
 import { type LogsFlags, runLogs } from './commands/admin-logs.js';
 import { type OutputsFlags, runOutputs } from './commands/admin-outputs.js';
 import { type AgentExecFlags, runAgentExec } from './commands/agent-exec.js';
+import { type AgentInitFlags, runAgentInit } from './commands/agent-init.js';
 import { type AgentRunFlags, runAgent } from './commands/agent-run.js';
 import { type ControlRunFlags, runControl } from './commands/control-run.js';
+import { type DemoFlags, runDemoCommand } from './commands/demo.js';
 import { type NatsConfigFlags, runNatsConfig } from './commands/nats-config.js';
 import { type PandaSimFlags, parseMs, parseSeconds, runPandaSim } from './commands/panda-sim.js';
 import { runSubmit, type SubmitFlags } from './commands/submit.js';
-import { NotLandedError, UsageError } from './errors.js';
+import { UsageError } from './errors.js';
 import {
   adminOptions,
   collect,
   collectChoice,
   DEFAULT_ADDR,
+  DEFAULT_NATS_URL,
   logLevelOption,
   parsePort,
   parsePositiveInt,
@@ -38,13 +41,6 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-const ISSUES = {
-  panda: [3, 'PanDA client, translation and simulator'],
-  endToEnd: [5, 'control plane end to end'],
-  security: [7, 'security'],
-  demo: [8, 'demo, endpoint install and documentation'],
-} as const satisfies Record<string, readonly [number, string]>;
-
 /** Variadic ids are parsed here: commander's argParser on a variadic argument sees each value. */
 function pandaIdArgument(value: string): number {
   if (!/^[0-9]{1,16}$/.test(value) || Number(value) <= 0)
@@ -52,12 +48,6 @@ function pandaIdArgument(value: string): number {
       `expected PanDA job ids (positive integers), got ${JSON.stringify(value)}`,
     );
   return Number(value);
-}
-
-function notLanded(command: string, issue: readonly [number, string]): () => never {
-  return () => {
-    throw new NotLandedError(command, issue[0], issue[1]);
-  };
 }
 
 export function buildProgram(io: CliIo): Command {
@@ -125,15 +115,35 @@ export function buildProgram(io: CliIo): Command {
     .action((flags: AgentRunFlags) => runAgent(flags, io));
   agent
     .command('init')
-    .description('write a starter agent configuration from flags, non-interactively')
-    .option('--endpoint <id>', 'endpoint id of this agent')
+    .description(
+      'write an agent configuration from flags, non-interactively (and a systemd user unit with --systemd)',
+    )
+    .option('--endpoint <id>', 'endpoint id of this agent (required), e.g. bnl-gc-01')
     .option('--queue <name>', 'PanDA queue this endpoint serves (repeatable)', collect)
-    .option('--server <host:port>', 'control-plane gRPC address')
-    .option('--nats <url>', 'NATS server URL')
-    .option('--slots <n>', 'job slots', parsePositiveInt)
-    .option('-o, --output <file>', 'where to write the configuration', 'agent.yaml')
-    .option('--force', 'overwrite an existing file')
-    .action(notLanded('agent init', ISSUES.demo));
+    .option(
+      '--server <host:port>',
+      `control-plane gRPC address (default $PGC_ADDR, else ${DEFAULT_ADDR})`,
+    )
+    .option('--nats <url>', `NATS server URL (default $PGC_NATS_URL, else ${DEFAULT_NATS_URL})`)
+    .option('--state-dir <dir>', "the agent's state directory (default ~/.pgc/agent/<endpoint>)")
+    .option('--slots <n>', 'job slots; a job takes coreCount of them (default 8)', parsePositiveInt)
+    .option('--tls-ca <file>', "CA the control plane's certificate chains to")
+    .option('--tls-cert <file>', "this agent's certificate (pgc certs issue --endpoint)")
+    .option('--tls-key <file>', "this agent's private key (mode 0600, outside the state directory)")
+    .option('--insecure', 'allow plaintext gRPC to a non-loopback control plane')
+    .option('--nkey-seed-file <file>', "this agent's NATS nkey seed, from pgc nats-config")
+    .option('--run-as-user <name>', 'run payloads as this user (the agent must run as root)')
+    .option(
+      '-o, --output <file>',
+      'where to write the configuration (default ~/.pgc/agent-<endpoint>.yaml)',
+    )
+    .option('--force', 'overwrite existing files')
+    .option('--systemd', 'also write a systemd user unit pgc-agent-<endpoint>.service')
+    .option(
+      '--unit-dir <dir>',
+      'where the unit goes (default $XDG_CONFIG_HOME/systemd/user, else ~/.config/systemd/user)',
+    )
+    .action((flags: AgentInitFlags) => runAgentInit(flags, io));
   agent
     .command('exec')
     .description(
@@ -216,7 +226,7 @@ export function buildProgram(io: CliIo): Command {
       'run everything on this machine: nats-server, simulator, control plane, two agents, sample jobs',
     )
     .option('--keep', 'leave the system running and print the export lines to use it')
-    .action(notLanded('demo', ISSUES.demo));
+    .action((flags: DemoFlags) => runDemoCommand(flags, io));
 
   adminOptions(
     program.command('endpoints').description('list endpoints and their capacity'),
