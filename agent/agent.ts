@@ -79,9 +79,12 @@ export class Agent {
   static async start(config: AgentConfig, deps: AgentDeps): Promise<Agent> {
     const log = deps.log;
     const names = natsNames(config.nats.prefix);
-    // Checked before anything starts: a readable or malformed seed file, or one inside the state
-    // directory where jobs run, stops the agent here.
-    checkCredentialPlacement({ 'nats.nkeySeedFile': config.nats.nkeySeedFile }, deps.stateDir);
+    // Checked before anything starts: a readable or malformed seed or key file, or one inside the
+    // state directory where jobs run, stops the agent here.
+    checkCredentialPlacement(
+      { 'nats.nkeySeedFile': config.nats.nkeySeedFile, 'tls.keyFile': config.tls.keyFile },
+      deps.stateDir,
+    );
     const natsCredentials = natsAuth(config.nats, log.child({ component: 'nats' }));
     const tls = loadTlsMaterial(config.tls);
     const credentials = grpcChannelCredentials(config.server, tls, config.insecure);

@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { agentSchema } from '../../../agent/config.js';
 import { DEFAULT_PASS_ENV } from '../../../agent/runner/payload-argv.js';
 import { loadConfig } from '../../../shared/config.js';
 import { runPgc } from '../../harness/pgc.js';
+import { tempDir } from '../../harness/temp.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../examples/agent.yaml', import.meta.url));
 
@@ -35,5 +37,21 @@ describe('pgc agent run', () => {
     const remote = await runPgc(['agent', 'run', '--endpoint', 'x', '--server', '10.1.2.3:7800']);
     expect(remote.code).toBe(1);
     expect(remote.stderr).toContain('10.1.2.3:7800 is not a loopback address');
+  });
+
+  it('refuses a TLS key inside its state directory, where payloads run, before it starts', async () => {
+    using dir = tempDir();
+    const stateDir = join(dir.path, 'state');
+    const run = await runPgc(['agent', 'run', '--endpoint', 'x', '--state-dir', stateDir], {
+      env: {
+        PGC_TLS_CA_FILE: join(dir.path, 'ca.crt'),
+        PGC_TLS_CERT_FILE: join(dir.path, 'x.crt'),
+        PGC_TLS_KEY_FILE: join(stateDir, 'x.key'),
+      },
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `tls.keyFile: ${join(stateDir, 'x.key')} is inside the state directory`,
+    );
   });
 });
