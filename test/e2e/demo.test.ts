@@ -52,7 +52,12 @@ function localTrainingChecksums(): Record<string, string> {
       '-c',
       `from calotrain.train import main; main(${JSON.stringify(inputs)}, epochs=${EXEC.train.kwargs.epochs}, pause_s=0)`,
     ],
-    { cwd: work.path, env: { ...process.env, PYTHONPATH: TRAIN_CODE }, stdio: 'ignore' },
+    {
+      cwd: work.path,
+      // No __pycache__ in examples/: the tree stays as it is shipped.
+      env: { ...process.env, PYTHONPATH: TRAIN_CODE, PYTHONDONTWRITEBYTECODE: '1' },
+      stdio: 'ignore',
+    },
   );
   return Object.fromEntries(
     ['model.json', 'metrics.txt'].map((f) => [f, adler32Hex(readFileSync(join(work.path, f)))]),
