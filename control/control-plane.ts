@@ -140,7 +140,8 @@ export class ControlPlane {
       type: 'kill-requested' as const,
       at: this.now(),
       reason: KillReason.PANDA,
-      message: `killed in PanDA: ${message}`,
+      // The reason already reads "killed by PanDA"; the message says how PanDA told us.
+      message,
     };
     this.store
       .apply(key, event)
