@@ -139,7 +139,11 @@ export const controlSchema = z.strictObject({
       url: z.url().default('http://127.0.0.1:25080').describe('PanDA server (or simulator) URL'),
       token: z.string().min(1).optional().describe('OIDC bearer token'),
       origin: z.string().min(1).optional().describe('VO of the token, sent as Origin'),
-      tls: tlsSchema.prefault({}).describe('CA and x509 client certificate for PanDA'),
+      tls: tlsSchema
+        .prefault({})
+        .describe(
+          'TLS to PanDA: caFile alone (a token authenticates), certFile with keyFile (x509), or all three',
+        ),
       timeoutMs: positive().default(30_000).describe('deadline of one PanDA call'),
     })
     .prefault({}),

@@ -20,7 +20,7 @@ import type { Logger } from '../shared/logger.js';
 import { type MetricsServer, startMetricsServer } from '../shared/metrics-server.js';
 import { ensureEndpointResources } from '../shared/nats/streams.js';
 import { natsNames } from '../shared/nats/subjects.js';
-import { grpcServerCredentials, loadTlsMaterial } from '../shared/tls.js';
+import { grpcServerCredentials, loadClientTls, loadTlsMaterial } from '../shared/tls.js';
 import { adminService } from './admin/admin-service.js';
 import { HealthStatus, ServingStatus } from './admin/health.js';
 import { authInterceptor } from './auth/auth-interceptor.js';
@@ -174,7 +174,7 @@ export class ControlPlane {
         { listen: config.listen },
         'plaintext gRPC on a network address: Admin calls are refused until adminTokens are configured',
       );
-    const pandaTls = loadTlsMaterial(config.panda.tls);
+    const pandaTls = loadClientTls(config.panda.tls);
     const names = natsNames(config.nats.subjectPrefix);
 
     this.store = await ControlStore.open(config.stateDir ?? defaultControlStateDir(), {

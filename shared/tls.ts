@@ -43,6 +43,20 @@ function readPem(
   return data;
 }
 
+/** A private key: PEM, and readable by its owner only. */
+function readKeyFile(file: string, problems: string[]): Buffer | undefined {
+  const key = readPem(file, 'PRIVATE KEY', 'key file', problems);
+  if (key === undefined) return undefined;
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    problems.push(
+      `key file ${file} is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${file}`,
+    );
+    return undefined;
+  }
+  return key;
+}
+
 /**
  * Loads CA, certificate and key, or returns undefined when no file is configured. A partial set,
  * an unreadable file, a file that is not PEM, or a key readable by others is a ConfigError
@@ -61,19 +75,35 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial | undefined {
   const cert = files.certFile
     ? readPem(files.certFile, 'CERTIFICATE', 'certificate file', problems)
     : undefined;
-  const key = files.keyFile
-    ? readPem(files.keyFile, 'PRIVATE KEY', 'key file', problems)
-    : undefined;
-  if (files.keyFile && key !== undefined) {
-    const mode = statSync(files.keyFile).mode & 0o777;
-    if ((mode & 0o077) !== 0) {
-      problems.push(
-        `key file ${files.keyFile} is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${files.keyFile}`,
-      );
-    }
-  }
+  const key = files.keyFile ? readKeyFile(files.keyFile, problems) : undefined;
   if (problems.length > 0 || !ca || !cert || !key) throw new ConfigError(problems);
   return { ca, cert, key };
+}
+
+/**
+ * TLS for an HTTPS client such as the PanDA client: a CA bundle alone (the server is checked, the
+ * client proves itself with a token), a client certificate and key alone (the system CAs check the
+ * server), or all three. A certificate without its key, or a key without its certificate, is an
+ * error; so is anything loadTlsMaterial would refuse in a file.
+ */
+export function loadClientTls(files: TlsFiles): HttpsClientTls | undefined {
+  const { caFile, certFile, keyFile } = files;
+  if (!certFile && !keyFile) return caFile ? { ca: loadCaFile(caFile) } : undefined;
+  if (!certFile) throw new ConfigError(['tls.certFile is required with tls.keyFile']);
+  if (!keyFile) throw new ConfigError(['tls.keyFile is required with tls.certFile']);
+  if (caFile) return loadTlsMaterial(files);
+  const problems: string[] = [];
+  const cert = readPem(certFile, 'CERTIFICATE', 'certificate file', problems);
+  const key = readKeyFile(keyFile, problems);
+  if (problems.length > 0 || !cert || !key) throw new ConfigError(problems);
+  return { cert, key };
+}
+
+/** What an HTTPS client may be given: any of a CA bundle and a certificate with its key. */
+export interface HttpsClientTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
 }
 
 /** Loads only a CA bundle: a client that proves itself another way (an admin token) needs no key. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
-import { loadTlsMaterial } from '../../shared/tls.js';
+import { loadClientTls, loadTlsMaterial } from '../../shared/tls.js';
 import { makeTestPki } from '../harness/certs.js';
 import { tempDir } from '../harness/temp.js';
 
@@ -95,5 +95,29 @@ describe('TLS material', () => {
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/CA file .*server.key holds no PEM certificate/);
     expect(problems[1]).toMatch(/readable by group or others \(mode 0644\); run: chmod 600/);
+  });
+
+  it('gives an HTTPS client (PanDA) a CA alone, a certificate and key alone, or all three', () => {
+    using dir = tempDir();
+    const pki = makeTestPki(dir.path);
+    const { certFile, keyFile } = pki.server;
+    expect(loadClientTls({})).toBeUndefined();
+    // A token over HTTPS to a server under a private CA: only the CA.
+    expect(Object.keys(loadClientTls({ caFile: pki.caFile }) ?? {})).toEqual(['ca']);
+    // x509 client authentication to a server the system CAs know.
+    expect(Object.keys(loadClientTls({ certFile, keyFile }) ?? {}).sort()).toEqual(['cert', 'key']);
+    expect(
+      Object.keys(loadClientTls({ caFile: pki.caFile, certFile, keyFile }) ?? {}).sort(),
+    ).toEqual(['ca', 'cert', 'key']);
+    expect(problemsOf(() => loadClientTls({ caFile: pki.caFile, certFile }))).toEqual([
+      'tls.keyFile is required with tls.certFile',
+    ]);
+    expect(problemsOf(() => loadClientTls({ keyFile }))).toEqual([
+      'tls.certFile is required with tls.keyFile',
+    ]);
+    chmodSync(keyFile, 0o640);
+    expect(problemsOf(() => loadClientTls({ certFile, keyFile }))[0]).toMatch(
+      /readable by group or others \(mode 0640\); run: chmod 600/,
+    );
   });
 });
