@@ -1,4 +1,5 @@
 /** Every benchmark scenario, in the order of issue 9's list. */
 import type { Scenario } from '../lib/report.js';
+import { kills } from './kills.js';
 
-export const SCENARIOS: Scenario[] = [];
+export const SCENARIOS: Scenario[] = [kills];
