@@ -127,8 +127,10 @@ export const kills: Scenario = {
       slots: n,
       agentEnv: { PGC_KILL_GRACE_MS: String(GRACE_MS) },
     });
-    const agent: Record<string, { p50: number[]; p99: number[] }> = {};
-    const direct: Record<string, { p50: number[]; p99: number[] }> = {};
+    const series = () =>
+      Object.fromEntries(VARIANTS.map((v) => [v.id, { p50: [] as number[], p99: [] as number[] }]));
+    const agent = series();
+    const direct = series();
     for (let run = 0; run < ctx.runs; run++) {
       for (const variant of VARIANTS) {
         const ids = await bench.define(Array.from({ length: n }, () => variant.command));
@@ -147,7 +149,7 @@ export const kills: Scenario = {
         const refused = killed.outcomes.filter((o) => o.result !== KillResult.REQUESTED);
         if (refused.length > 0)
           throw new Error(`Kill did not request every kill: ${JSON.stringify(refused)}`);
-        const a = (agent[variant.id] ??= { p50: [], p99: [] });
+        const a = agent[variant.id] as { p50: number[]; p99: number[] };
         a.p50.push(percentile(gone, 50));
         a.p99.push(percentile(gone, 99));
         ctx.log(
@@ -156,7 +158,7 @@ export const kills: Scenario = {
         await waitForStates(bench.admin, ids, FINAL_STATES, 60_000);
 
         const floor = await directKill(variant, n);
-        const d = (direct[variant.id] ??= { p50: [], p99: [] });
+        const d = direct[variant.id] as { p50: number[]; p99: number[] };
         d.p50.push(percentile(floor, 50));
         d.p99.push(percentile(floor, 99));
         ctx.log(
