@@ -1,5 +1,6 @@
 /** Every benchmark scenario, in the order of issue 9's list. */
 import type { Scenario } from '../lib/report.js';
 import { kills } from './kills.js';
+import { sandbox } from './sandbox.js';
 
-export const SCENARIOS: Scenario[] = [kills];
+export const SCENARIOS: Scenario[] = [kills, sandbox];
