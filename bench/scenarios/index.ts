@@ -2,5 +2,6 @@
 import type { Scenario } from '../lib/report.js';
 import { kills } from './kills.js';
 import { sandbox } from './sandbox.js';
+import { scale } from './scale.js';
 
-export const SCENARIOS: Scenario[] = [kills, sandbox];
+export const SCENARIOS: Scenario[] = [kills, sandbox, scale];
