@@ -2,6 +2,6 @@
 import type { Scenario } from '../lib/report.js';
 import { kills } from './kills.js';
 import { sandbox } from './sandbox.js';
-import { scale } from './scale.js';
+import { throughput } from './throughput.js';
 
-export const SCENARIOS: Scenario[] = [kills, sandbox, scale];
+export const SCENARIOS: Scenario[] = [throughput, kills, sandbox];

@@ -1,0 +1,256 @@
+/**
+ * The whole system for the end-to-end scenarios (throughput, latency, functions): the PanDA
+ * simulator (in this process), the control plane and two agents of 32 slots each, every part its
+ * own process as in production (test/harness/system.ts), plus what the scenarios read back from
+ * it — PanDA's call history per job, the control plane's timeline (Admin GetJob), the payload's
+ * own stamps — and the raw baseline: the same payloads spawned directly at the same concurrency.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { credentials } from '@grpc/grpc-js';
+import { AdminClient, type HistoryEntry } from '../../shared/gen/pgc/v1/admin.js';
+import { getJob, type JobView, simApi } from '../../test/harness/sim.js';
+import { TestSystem } from '../../test/harness/system.js';
+import { waitFor } from '../../test/harness/wait.js';
+import { defineCommandJobs, uploadCalcPackage } from '../../test/harness/workload.js';
+import {
+  monotonicMicros,
+  profileNotes,
+  profileSelf,
+  profilesIn,
+  summarise,
+  type Window,
+} from './e2e-cpu-profile.js';
+
+export const QUEUE = 'BENCH_Q';
+export const ENDPOINTS = ['bench-a', 'bench-b'] as const;
+export const SLOTS_PER_AGENT = 32;
+/** Payloads running at once: 2 agents × 32 slots; the baseline spawns at the same concurrency. */
+export const CONCURRENCY = ENDPOINTS.length * SLOTS_PER_AGENT;
+
+const FINAL = new Set(['finished', 'failed', 'cancelled', 'closed']);
+
+export interface E2eOptions {
+  /** Node flags for the control plane and the agents (e.g. --cpu-prof), via PGC_NODE_ARGS. */
+  nodeArgs?: string[];
+}
+
+export class E2eSystem implements AsyncDisposable {
+  private serial = 0;
+  private admin: AdminClient | undefined;
+
+  private constructor(
+    readonly system: TestSystem,
+    readonly dir: string,
+  ) {}
+
+  static async start(dir: string, options: E2eOptions = {}): Promise<E2eSystem> {
+    mkdirSync(dir, { recursive: true });
+    const before = process.env.PGC_NODE_ARGS;
+    if (options.nodeArgs !== undefined) process.env.PGC_NODE_ARGS = options.nodeArgs.join(' ');
+    let system: TestSystem;
+    try {
+      system = await TestSystem.start({
+        dir,
+        queues: [QUEUE],
+        agents: ENDPOINTS.map((endpointId) => ({
+          endpointId,
+          queues: [QUEUE],
+          slots: SLOTS_PER_AGENT,
+        })),
+        // A job defined while the queue is idle is acquired within 100 ms (default 10 s).
+        control: { idlePollIntervalMs: 100 },
+      });
+    } finally {
+      if (before === undefined) delete process.env.PGC_NODE_ARGS;
+      else process.env.PGC_NODE_ARGS = before;
+    }
+    const e2e = new E2eSystem(system, dir);
+    try {
+      await uploadCalcPackage(system.sim, dir);
+    } catch (err) {
+      await e2e[Symbol.asyncDispose]();
+      throw err;
+    }
+    return e2e;
+  }
+
+  /** Defines one job per `exec` (a shell command, or a function's --exec JSON) on the queue. */
+  async define(execs: readonly string[], withOutput = false): Promise<number[]> {
+    const ids = await defineCommandJobs(this.system.sim, QUEUE, execs, {
+      firstSerial: this.serial,
+      withOutput,
+    });
+    this.serial += execs.length;
+    return ids;
+  }
+
+  /** Waits until every job is final in PanDA and returns their views (all must be finished). */
+  async finished(ids: readonly number[], timeoutMs: number): Promise<JobView[]> {
+    const wanted = new Set(ids);
+    await waitFor(
+      async () => {
+        const { jobs } = await simApi<{ jobs: Array<{ pandaId: number; status: string }> }>(
+          this.system.sim,
+          'GET',
+          '/sim/jobs?view=status',
+        );
+        return (
+          jobs.filter((j) => wanted.has(j.pandaId) && FINAL.has(j.status)).length === ids.length
+        );
+      },
+      { timeoutMs, intervalMs: 100, what: `${ids.length} jobs final in PanDA` },
+    );
+    const views: JobView[] = [];
+    for (let i = 0; i < ids.length; i += 50)
+      views.push(
+        ...(await Promise.all(ids.slice(i, i + 50).map((id) => getJob(this.system.sim, id)))),
+      );
+    const bad = views.filter((v) => v.status !== 'finished');
+    if (bad.length > 0)
+      throw new Error(
+        `${bad.length} of ${ids.length} jobs did not finish (first: ${bad[0]?.pandaId} ${bad[0]?.status}, pilot error ${bad[0]?.pilotErrorCode})`,
+      );
+    return views;
+  }
+
+  /** The control plane's timeline of a job (Admin GetJob): `{type, atMs}` as it recorded them. */
+  async timeline(pandaId: number): Promise<HistoryEntry[]> {
+    this.admin ??= new AdminClient(this.system.controlAddress, credentials.createInsecure());
+    const admin = this.admin;
+    const detail = await new Promise<{ history: HistoryEntry[] }>((resolve, reject) =>
+      admin.getJob({ pandaId }, (err, reply) => (err ? reject(err) : resolve(reply))),
+    );
+    return detail.history;
+  }
+
+  /** The payload's own start/end stamps (`date +%s%3N` twice), from out.dat in its work dir. */
+  payloadStamps(pandaId: number): { startMs: number; endMs: number } {
+    for (const endpoint of ENDPOINTS) {
+      const jobs = join(this.dir, `agent-${endpoint}`, 'jobs');
+      for (const attempt of readdirSync(jobs)) {
+        if (!attempt.includes(String(pandaId))) continue;
+        const [start, end] = readFileSync(join(jobs, attempt, 'work', 'out.dat'), 'utf8')
+          .trim()
+          .split(/\s+/)
+          .map(Number);
+        if (start !== undefined && end !== undefined) return { startMs: start, endMs: end };
+      }
+    }
+    throw new Error(`no payload stamps for job ${pandaId}`);
+  }
+
+  /** The pids of the control plane and the agents, by name. */
+  pids(): Map<number, string> {
+    const out = new Map<number, string>();
+    if (this.system.control.pid !== undefined) out.set(this.system.control.pid, 'control plane');
+    for (const [name, agent] of this.system.agents)
+      if (agent.pid !== undefined) out.set(agent.pid, `agent ${name}`);
+    return out;
+  }
+
+  /** SIGTERM to the agents (they drain and exit) and the control plane: profiles get written. */
+  async stopGracefully(): Promise<void> {
+    await Promise.all([...this.system.agents.values()].map((a) => a.stop('SIGTERM')));
+    await this.system.control.stop('SIGTERM');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.admin?.close();
+    await this.system[Symbol.asyncDispose]();
+  }
+}
+
+/** PanDA's `sent` (the acquire reply) of a job. */
+export function acquiredAt(view: JobView): number {
+  const event = view.events.find((e) => e.type === 'sent');
+  if (event === undefined) throw new Error(`job ${view.pandaId} was never acquired`);
+  return event.atMs;
+}
+
+/** When PanDA received the job's final update (update_jobs_bulk with a final status). */
+export function finalUpdateAt(view: JobView): number {
+  return finalUpdate(view).atMs;
+}
+
+export function finalUpdate(view: JobView): JobView['history'][number] {
+  const call = view.history.find(
+    (c) => c.method.includes('update_job') && FINAL.has(String(c.params.job_status)),
+  );
+  if (call === undefined) throw new Error(`job ${view.pandaId} has no final update`);
+  return call;
+}
+
+/** Jobs per second from the first acquire to the last final update received by PanDA. */
+export function jobsPerSecond(views: readonly JobView[]): number {
+  const first = Math.min(...views.map(acquiredAt));
+  const last = Math.max(...views.map(finalUpdateAt));
+  return views.length / ((last - first) / 1000);
+}
+
+/** The baseline: `count` direct spawns of `argv`, `concurrency` at a time. Returns jobs/s. */
+export async function spawnBaseline(
+  argv: readonly [string, ...string[]],
+  count: number,
+  concurrency: number,
+): Promise<number> {
+  const [file, ...args] = argv;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      next++;
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn(file, args, { stdio: 'ignore' });
+        child.once('error', reject);
+        child.once('exit', (code) =>
+          code === 0 ? resolve() : reject(new Error(`${file} exited ${code}`)),
+        );
+      });
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return count / ((performance.now() - t0) / 1000);
+}
+
+/** n at scale, at least `min`. */
+export function scaled(n: number, scale: number, min: number): number {
+  return Math.max(min, Math.round(n * scale));
+}
+
+/**
+ * One extra run, not a measured one, with the control plane and the agents under --cpu-prof and
+ * this process (the simulator) under the inspector's profiler: `round` warms up, then runs the
+ * measured part between the two marks. Returns the notes: CPU per process against the wall time
+ * of the marked part, and where the CPU went.
+ */
+export async function profiledRun(
+  dir: string,
+  round: (e2e: E2eSystem, mark: () => void) => Promise<number>,
+): Promise<string[]> {
+  const profiles = join(dir, 'profiles');
+  mkdirSync(profiles, { recursive: true });
+  await using e2e = await E2eSystem.start(join(dir, 'system'), {
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
+  });
+  const marks: number[] = [];
+  const { value: jobs, profile } = await profileSelf(() =>
+    round(e2e, () => marks.push(monotonicMicros())),
+  );
+  const names = e2e.pids();
+  await e2e.stopGracefully();
+  const window: Window | undefined =
+    marks.length >= 2 ? { fromUs: marks[0] as number, toUs: marks.at(-1) as number } : undefined;
+  const summaries = [
+    ...profilesIn(profiles).map(({ pid, profile }) =>
+      summarise(names.get(pid) ?? `pid ${pid}`, profile, window),
+    ),
+    summarise('simulator + bench (this process)', profile, window),
+  ];
+  return [
+    `Profile of one extra run of ${jobs} jobs (node --cpu-prof; not one of the measured runs), CPU within the measured part:`,
+    '',
+    ...profileNotes(summaries, jobs),
+  ];
+}
