@@ -53,6 +53,10 @@ export async function startAgentBench(
   const admin = new AdminConnection({ server: system.controlAddress });
   const dispose = async (): Promise<void> => {
     admin.close();
+    // A clean stop first, so that node writes its --cpu-prof profile (PGC_NODE_ARGS) before the
+    // harness SIGKILLs what is left; the harness then kills the payloads of this system.
+    await system.agent(BENCH_ENDPOINT).stop('SIGTERM', 10_000);
+    await system.control.stop('SIGTERM', 10_000);
     await system[Symbol.asyncDispose]();
   };
   try {
@@ -96,18 +100,27 @@ export function jobTrees(pandaIds: readonly number[]): Map<number, ProcStat[]> {
   return out;
 }
 
-/** Waits until every job has at least `minProcesses` live processes; returns them. */
+/**
+ * Waits until every job has at least `minProcesses` live processes, or has ended (a job that ended
+ * on its own, e.g. a payload signalled by someone else on a shared machine, is left out); returns
+ * the trees of those running.
+ */
 export function waitForTrees(
+  admin: AdminConnection,
   pandaIds: readonly number[],
   minProcesses: number,
   timeoutMs: number,
 ): Promise<Map<number, ProcStat[]>> {
   return waitFor(
-    () => {
+    async () => {
       const trees = jobTrees(pandaIds);
-      return pandaIds.every((id) => (trees.get(id)?.length ?? 0) >= minProcesses)
-        ? trees
-        : undefined;
+      const pending = pandaIds.filter((id) => (trees.get(id)?.length ?? 0) < minProcesses);
+      if (pending.length === 0) return trees;
+      const details = await Promise.all(pending.map((id) => admin.getJob(id).catch(() => null)));
+      if (!details.every((d) => d?.summary && FINAL_STATES.includes(d.summary.state)))
+        return undefined;
+      for (const id of pending) trees.delete(id);
+      return trees;
     },
     { what: `${pandaIds.length} payload trees running`, timeoutMs, intervalMs: 250 },
   );

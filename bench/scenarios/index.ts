@@ -1,7 +1,8 @@
 /** Every benchmark scenario, in the order of issue 9's list. */
 import type { Scenario } from '../lib/report.js';
 import { kills } from './kills.js';
+import { logs } from './logs.js';
 import { sandbox } from './sandbox.js';
 import { throughput } from './throughput.js';
 
-export const SCENARIOS: Scenario[] = [throughput, kills, sandbox];
+export const SCENARIOS: Scenario[] = [throughput, kills, sandbox, logs];
