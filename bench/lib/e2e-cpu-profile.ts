@@ -99,12 +99,18 @@ export function summarise(
   };
 }
 
-/** The .cpuprofile files in `dir`, named by pid (`CPU.<date>.<time>.<pid>.<tid>.<n>.cpuprofile`). */
-export function profilesIn(dir: string): Array<{ pid: number; profile: CpuProfile }> {
+/**
+ * The .cpuprofile files in `dir` (`CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile`; thread 0 is
+ * the main thread, others are worker threads).
+ */
+export function profilesIn(
+  dir: string,
+): Array<{ pid: number; thread: number; profile: CpuProfile }> {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => ({
       pid: Number(f.split('.')[3]),
+      thread: Number(f.split('.')[4]),
       profile: JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile,
     }));
 }

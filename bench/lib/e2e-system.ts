@@ -6,7 +6,7 @@
  * own stamps — and the raw baseline: the same payloads spawned directly at the same concurrency.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { AdminClient, type HistoryEntry } from '../../shared/gen/pgc/v1/admin.js';
@@ -125,13 +125,14 @@ export class E2eSystem implements AsyncDisposable {
     return detail.history;
   }
 
-  /** The payload's own start/end stamps (`date +%s%3N` twice), from out.dat in its work dir. */
-  payloadStamps(pandaId: number): { startMs: number; endMs: number } {
+  /** The payload's own start/end stamps (`date +%s%3N` twice), from `file` in its work dir. */
+  payloadStamps(pandaId: number, file: string): { startMs: number; endMs: number } {
     for (const endpoint of ENDPOINTS) {
       const jobs = join(this.dir, `agent-${endpoint}`, 'jobs');
+      if (!existsSync(jobs)) continue;
       for (const attempt of readdirSync(jobs)) {
         if (!attempt.includes(String(pandaId))) continue;
-        const [start, end] = readFileSync(join(jobs, attempt, 'work', 'out.dat'), 'utf8')
+        const [start, end] = readFileSync(join(jobs, attempt, 'work', file), 'utf8')
           .trim()
           .split(/\s+/)
           .map(Number);
@@ -243,9 +244,16 @@ export async function profiledRun(
   const window: Window | undefined =
     marks.length >= 2 ? { fromUs: marks[0] as number, toUs: marks.at(-1) as number } : undefined;
   const summaries = [
-    ...profilesIn(profiles).map(({ pid, profile }) =>
-      summarise(names.get(pid) ?? `pid ${pid}`, profile, window),
-    ),
+    ...profilesIn(profiles)
+      .map(({ pid, thread, profile }) =>
+        summarise(
+          `${names.get(pid) ?? `pid ${pid}`}${thread === 0 ? '' : ` (worker thread ${thread})`}`,
+          profile,
+          window,
+        ),
+      )
+      // Idle worker threads (e.g. a logger's) say nothing.
+      .filter((s) => s.cpuMs >= 1),
     summarise('simulator + bench (this process)', profile, window),
   ];
   return [

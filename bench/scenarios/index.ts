@@ -1,8 +1,10 @@
 /** Every benchmark scenario, in the order of issue 9's list. */
 import type { Scenario } from '../lib/report.js';
+import { functions } from './functions.js';
 import { kills } from './kills.js';
+import { latency } from './latency.js';
 import { logs } from './logs.js';
 import { sandbox } from './sandbox.js';
 import { throughput } from './throughput.js';
 
-export const SCENARIOS: Scenario[] = [throughput, kills, sandbox, logs];
+export const SCENARIOS: Scenario[] = [throughput, latency, functions, kills, sandbox, logs];
