@@ -34,19 +34,21 @@ export interface AgentBench extends AsyncDisposable {
  */
 export async function startAgentBench(
   dir: string,
-  options: { slots: number; agentEnv?: Record<string, string> },
+  options: { slots: number; agentEnv?: Record<string, string>; noAgent?: boolean },
 ): Promise<AgentBench> {
   const system = await TestSystem.start({
     dir,
     queues: [BENCH_QUEUE],
-    agents: [
-      {
-        endpointId: BENCH_ENDPOINT,
-        queues: [BENCH_QUEUE],
-        slots: options.slots,
-        env: { ...options.agentEnv },
-      },
-    ],
+    agents: options.noAgent
+      ? []
+      : [
+          {
+            endpointId: BENCH_ENDPOINT,
+            queues: [BENCH_QUEUE],
+            slots: options.slots,
+            env: { ...options.agentEnv },
+          },
+        ],
     control: E2E_CONTROL,
     simTimeouts: { adderDelayMs: 100, watchdogIntervalMs: 500 },
   });
@@ -55,19 +57,13 @@ export async function startAgentBench(
     admin.close();
     // A clean stop first, so that node writes its --cpu-prof profile (PGC_NODE_ARGS) before the
     // harness SIGKILLs what is left; the harness then kills the payloads of this system.
-    await system.agent(BENCH_ENDPOINT).stop('SIGTERM', 10_000);
+    for (const agent of system.agents.values()) await agent.stop('SIGTERM', 10_000);
     await system.control.stop('SIGTERM', 10_000);
     await system[Symbol.asyncDispose]();
   };
   try {
     await uploadCalcPackage(system.sim, dir);
-    await waitFor(
-      async () =>
-        (await admin.listEndpoints()).endpoints.some(
-          (e) => e.endpointId === BENCH_ENDPOINT && e.status === EndpointStatus.ONLINE,
-        ),
-      { what: 'the agent online', timeoutMs: 60_000, intervalMs: 200 },
-    );
+    if (!options.noAgent) await waitOnline(admin, BENCH_ENDPOINT);
   } catch (err) {
     await dispose();
     throw err;
@@ -86,6 +82,17 @@ export async function startAgentBench(
     },
     [Symbol.asyncDispose]: dispose,
   };
+}
+
+/** Waits until the control plane lists the endpoint online. */
+export async function waitOnline(admin: AdminConnection, endpointId: string): Promise<void> {
+  await waitFor(
+    async () =>
+      (await admin.listEndpoints()).endpoints.some(
+        (e) => e.endpointId === endpointId && e.status === EndpointStatus.ONLINE,
+      ),
+    { what: `agent ${endpointId} online`, timeoutMs: 60_000, intervalMs: 200 },
+  );
 }
 
 /** The live processes of each job's first attempt, found by the marker in their environment. */
