@@ -134,7 +134,10 @@ export class EventOutbox {
       },
     );
     if (p.event.body?.$case === 'result') await this.options.onResultPublished(key);
-    await this.db.del(p.dbKey, DURABLE);
+    // Not synced: nobody relies on the removal (I5 is about what is announced). Lost in an OS
+    // crash, the event is published again and deduplicated by its message id; the next synced
+    // put makes it durable anyway. Saves one fsync per event, five per job.
+    await this.db.del(p.dbKey);
     const index = this.pending.indexOf(p);
     if (index >= 0) this.pending.splice(index, 1);
   }
