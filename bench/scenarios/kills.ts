@@ -203,6 +203,11 @@ export const kills: Scenario = {
       notes: [
         `The agent ran with killGraceMs = ${GRACE_MS} ms (PGC_KILL_GRACE_MS; the default is 10 s), one agent with ${n} slots, all ${n} jobs running when one Kill call names them all. A tree is the processes carrying the job's marker: the supervisor, /bin/sh -c and its sleep. "Gone" means no process of it is alive or unreaped (pid and start time, /proc polled every ${POLL_MS} ms).`,
         ...lost,
+        ...(figures.some((f) => f.target !== undefined && !f.target.met)
+          ? [
+              `Where the time goes (agent --cpu-prof through PGC_NODE_ARGS, 50 payloads per variant, one run): about 3.5 s of the agent's main thread in readFileSync of /proc/<pid>/stat, all from scanProcesses() < survivors() < killJobTree() (agent/runner/kill.ts). Every kill in flight scans the whole process table every 50 ms poll (and again with SIGKILL), so 50 concurrent kills do 50 full /proc scans per poll and the event loop saturates: the last trees wait for their turn, and the ignoring payloads are SIGKILLed well after their grace. The fix: one /proc scan per poll shared by every kill in flight (or, during the grace, probe the group with kill(-pgid, 0) and the known pids, scanning /proc once before the final sweep), which makes the cost O(processes) per tick instead of O(kills × processes).`,
+            ]
+          : []),
         'The time includes the Kill call (control plane records the kill, publishes one command per job on JetStream), the agent receiving the command, signalling the process group, waiting, sweeping by marker and SIGKILLing survivors.',
       ],
     };
