@@ -244,7 +244,7 @@ async function controlRound(
 
 async function run(ctx: BenchContext): Promise<ScenarioResult> {
   const agentCount = ctx.smoke ? 50 : 1000;
-  const jobs = Math.round(10_000 * ctx.scale);
+  const jobs = Math.round(1500 * ctx.scale);
   const profileDir = process.env.PGC_NODE_ARGS?.includes('--cpu-prof')
     ? mkdtempSync(join(ctx.dir, 'prof-'))
     : undefined;
@@ -290,8 +290,11 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     }
     streamEnds = agents.latest?.streamEnds ?? 0;
     publishErrors = agents.latest?.publishErrors ?? 0;
-    // A graceful stop, so --cpu-prof writes its profile.
-    if (profileDir !== undefined) await system.control.stop('SIGTERM', 30_000);
+    // A graceful stop (agents first), so --cpu-prof writes its profile.
+    if (profileDir !== undefined) {
+      await agents[Symbol.asyncDispose]();
+      await system.control.stop('SIGTERM', 60_000);
+    }
   }
 
   const dispatch = rounds.map((r) => r.dispatchRate);
