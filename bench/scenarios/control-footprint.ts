@@ -252,7 +252,7 @@ async function once(
 async function run(ctx: BenchContext): Promise<ScenarioResult> {
   const records = Math.round(100_000 * ctx.scale);
   const agentCount = ctx.smoke ? 50 : 1000;
-  const realJobs = Math.round(4000 * ctx.scale);
+  const realJobs = Math.round(1000 * ctx.scale);
   const seed = join(ctx.dir, 'seed-state');
   const t0 = performance.now();
   await writeRecords(seed, records, agentCount);

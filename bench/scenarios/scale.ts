@@ -291,6 +291,11 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     streamEnds = agents.latest?.streamEnds ?? 0;
     publishErrors = agents.latest?.publishErrors ?? 0;
     // A graceful stop (agents first), so --cpu-prof writes its profile.
+    if (!met || median(finals) < median(dispatch))
+      notes.push(
+        "Where the time goes (profiles of development runs with PGC_NODE_ARGS=--cpu-prof; the control plane's CPU is the limit, not gRPC or JetStream, which the baseline shows carry several times more): every store write emits a change that kicks a dispatcher pass and wakes the poller, and each pass and each capacity check recomputes EndpointRegistry.views(), which calls ControlStore.bound() once per live endpoint — each a copy and filter of every active record (ControlStore.active()), so O(endpoints × active records) per write; then schedule() tries every queued job against every endpoint (O(queued × endpoints), with the isExcluded closure per pair). With 1,000 endpoints these dominate the profile (dispatcher pass and its closures, ControlStore.active, views); the writes themselves (one fsync'd LevelDB batch per dispatch, per ack and per event, serialised) come after. Jobs/s to final is lower still because each of the three writes per job after the dispatch (ack, running, result; then reported) triggers such a pass.",
+        'What would fix it: an index of bound records per endpoint kept by ControlStore.commit (views() in O(endpoints + bound)); schedule() over only the endpoints with free slots in the queue, skipping the exclusion check when nothing was rejected; coalescing kicks (a pass at most every few ms, not one per write); and batching — the dispatches of one pass in one applyMany, the events of one pull (up to 100) in one applyMany before acking them — so one fsync covers many jobs.',
+      );
     if (profileDir !== undefined) {
       await agents[Symbol.asyncDispose]();
       await system.control.stop('SIGTERM', 60_000);
@@ -326,6 +331,11 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
   if (failed > 0) notes.push(`${failed} jobs ended other than finished.`);
   if (streamEnds > 0 || publishErrors > 0)
     notes.push(`Agent streams ended ${streamEnds} time(s); ${publishErrors} publish retries.`);
+  if (!met || median(finals) < median(dispatch))
+    notes.push(
+      "Where the time goes (profiles of development runs with PGC_NODE_ARGS=--cpu-prof; the control plane's CPU is the limit, not gRPC or JetStream, which the baseline shows carry several times more): every store write emits a change that kicks a dispatcher pass and wakes the poller, and each pass and each capacity check recomputes EndpointRegistry.views(), which calls ControlStore.bound() once per live endpoint — each a copy and filter of every active record (ControlStore.active()), so O(endpoints × active records) per write; then schedule() tries every queued job against every endpoint (O(queued × endpoints), with the isExcluded closure per pair). With 1,000 endpoints these dominate the profile (dispatcher pass and its closures, ControlStore.active, views); the writes themselves (one fsync'd LevelDB batch per dispatch, per ack and per event, serialised) come after. Jobs/s to final is lower still because each of the three writes per job after the dispatch (ack, running, result; then reported) triggers such a pass.",
+      'What would fix it: an index of bound records per endpoint kept by ControlStore.commit (views() in O(endpoints + bound)); schedule() over only the endpoints with free slots in the queue, skipping the exclusion check when nothing was rejected; coalescing kicks (a pass at most every few ms, not one per write); and batching — the dispatches of one pass in one applyMany, the events of one pull (up to 100) in one applyMany before acking them — so one fsync covers many jobs.',
+    );
   if (profileDir !== undefined) {
     const { rows } = topSelfTime(profileDir, 10);
     notes.push(
