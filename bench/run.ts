@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gitCommit, machineFacts } from './lib/machine.js';
 import { markdownReport, type ScenarioOutcome, terminalTable } from './lib/report.js';
@@ -85,18 +85,13 @@ if (out !== undefined) {
     smoke,
   );
   writeFileSync(out, report);
-  // Formatted as lint wants it (tables padded), so a committed report passes CI's lint step.
-  try {
-    execFileSync(
-      join(import.meta.dirname, '..', 'node_modules', '.bin', 'biome'),
-      ['format', '--write', out],
-      {
-        stdio: 'ignore',
-      },
-    );
-  } catch {
-    log(`bench: ${out} was written but could not be formatted with biome`);
-  }
+  // Formatted as lint wants it (tables padded), so a committed report passes CI's lint step;
+  // biome formats only files inside the project, and only those get committed.
+  const root = join(import.meta.dirname, '..');
+  if (resolve(out).startsWith(`${root}/`))
+    execFileSync(join(root, 'node_modules', '.bin', 'biome'), ['format', '--write', out], {
+      stdio: 'ignore',
+    });
   console.log(`\nwrote ${out}`);
 }
 const failed = outcomes.filter((o) => o.result === undefined);
