@@ -4,10 +4,13 @@
  * with setsid or a double fork). Resolves only when nothing of the job is left. Signals go to the
  * group only while its leader (the supervisor) is verified alive by pid and start time, so a
  * reused pid is never signalled; stragglers are signalled one by one by identity.
+ * Concurrent kills share /proc scans (proc-scanner.ts): during the grace a kill only re-reads the
+ * stat files of the tree members it knows, and asks for a scan once none of them is left.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../shared/logger.js';
-import { isRunning, type ProcStat, processesByMarker, scanProcesses } from '../proc.js';
+import { isRunning, type ProcStat, readStat } from '../proc.js';
+import { type ProcScanner, sharedScanner } from './proc-scanner.js';
 import type { ProcessIdentity } from './supervisor.js';
 
 export interface KillTarget {
@@ -23,6 +26,8 @@ export interface KillOptions {
   pollMs?: number;
   /** Give up (and log) if processes survive SIGKILL this long (D-state, another uid). */
   stubbornMs?: number;
+  /** Where snapshots of /proc come from; every kill shares the agent's one by default. */
+  scanner?: ProcScanner;
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -51,50 +56,94 @@ export function treeMembers(supervisor: ProcessIdentity, table: readonly ProcSta
   );
 }
 
-function survivors(target: KillTarget, withMarker: boolean): ProcStat[] {
-  const table = scanProcesses();
-  const found = new Map(treeMembers(target.supervisor, table).map((p) => [p.pid, p]));
-  if (withMarker) {
-    // Nothing of the job is older than its supervisor: only younger processes' environments are
-    // read (reading every process's environ after every job was a measurable cost).
-    const { pid, startTicks } = target.supervisor;
-    const candidates = pid > 1 ? table.filter((p) => p.startTicks >= startTicks) : table;
-    for (const p of processesByMarker(target.markerVariable, candidates).get(target.marker) ?? [])
-      found.set(p.pid, p);
-  }
-  return [...found.values()];
+/**
+ * Whether a process found in the tree is still in it, from its stat file alone: the same process
+ * (start time), not a zombie, still in the supervisor's session or group. True means a fresh scan
+ * would find the tree non-empty too, so the grace can go on without one.
+ */
+export function stillMember(supervisor: ProcessIdentity, member: ProcStat): boolean {
+  const now = readStat(member.pid);
+  return (
+    now !== undefined &&
+    now.startTicks === member.startTicks &&
+    now.state !== 'Z' &&
+    now.state !== 'X' &&
+    (now.session === supervisor.pid || now.pgrp === supervisor.pid)
+  );
 }
 
-function signalAll(target: KillTarget, sig: NodeJS.Signals, stragglers: readonly ProcStat[]): void {
+/** What one snapshot says is left of the job: its tree, and that plus the marked stragglers. */
+interface Left {
+  members: ProcStat[];
+  all: ProcStat[];
+}
+
+/** A shared snapshot (one scan serves every kill in flight), read for this job. */
+async function survivors(target: KillTarget, scanner: ProcScanner): Promise<Left> {
+  const { pid, startTicks } = target.supervisor;
+  const { table, marked } = await scanner.snapshot({
+    variable: target.markerVariable,
+    marker: target.marker,
+    // Nothing of the job is older than its supervisor: only younger processes' environments are
+    // read (reading every process's environment after every job was a measurable cost).
+    ...(pid > 1 ? { sinceTicks: startTicks } : {}),
+  });
+  const members = treeMembers(target.supervisor, table);
+  const found = new Map(members.map((p) => [p.pid, p]));
+  for (const p of marked) found.set(p.pid, p);
+  return { members, all: [...found.values()] };
+}
+
+/** The group while its leader is verified alive (a reused pid is never signalled). */
+function signalGroup(target: KillTarget, sig: NodeJS.Signals): void {
   const { pid, startTicks } = target.supervisor;
   if (pid > 1 && isRunning(pid, startTicks)) signal(-pid, sig);
-  for (const p of stragglers) if (isRunning(p.pid, p.startTicks)) signal(p.pid, sig);
+}
+
+/** Each process by identity: stragglers outside the group, members that changed group. */
+function signalEach(sig: NodeJS.Signals, processes: readonly ProcStat[]): void {
+  for (const p of processes) if (isRunning(p.pid, p.startTicks)) signal(p.pid, sig);
 }
 
 /** SIGTERM, grace, SIGKILL, marker sweep; resolves when no process of the job remains. */
 export async function killJobTree(target: KillTarget, options: KillOptions): Promise<void> {
   const pollMs = options.pollMs ?? 50;
-  let left = survivors(target, true);
-  if (left.length === 0) return;
-  signalAll(target, 'SIGTERM', left);
+  const scanner = options.scanner ?? sharedScanner;
+  // The group at once, not after the wait for a shared scan: most of a tree is in it.
+  signalGroup(target, 'SIGTERM');
+  let left = await survivors(target, scanner);
+  if (left.all.length === 0) return;
+  signalEach('SIGTERM', left.all);
   const graceEnd = Date.now() + options.graceMs;
+  let swept: Left | undefined;
+  let known = left.members;
   while (Date.now() < graceEnd) {
     await delay(Math.min(pollMs, Math.max(0, graceEnd - Date.now())));
-    left = survivors(target, false);
-    if (left.length === 0) break;
+    // While a known member is still in the tree the grace goes on: one stat read per member, no
+    // scan. Only when none is does a scan decide, as before, whether the tree is gone (it may
+    // have forked since); that snapshot, with the marker, is then also the first sweep below.
+    if (known.some((p) => stillMember(target.supervisor, p))) continue;
+    left = await survivors(target, scanner);
+    if (left.members.length === 0) {
+      swept = left;
+      break;
+    }
+    known = left.members;
   }
   const stubbornEnd = Date.now() + (options.stubbornMs ?? 10_000);
   for (;;) {
-    left = survivors(target, true);
-    if (left.length === 0) return;
+    left = swept ?? (await survivors(target, scanner));
+    swept = undefined;
+    if (left.all.length === 0) return;
     if (Date.now() > stubbornEnd) {
       options.log.error(
-        { pids: left.map((p) => p.pid) },
+        { pids: left.all.map((p) => p.pid) },
         'processes of a killed job survive SIGKILL',
       );
       return;
     }
-    signalAll(target, 'SIGKILL', left);
+    signalGroup(target, 'SIGKILL');
+    signalEach('SIGKILL', left.all);
     await delay(pollMs);
   }
 }
