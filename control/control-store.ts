@@ -18,12 +18,12 @@ import { type Db, DURABLE, openDb, readPrefix } from '../shared/db.js';
 import type { JobKey } from '../shared/gen/pgc/v1/common.js';
 import { attemptId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
+import { ActiveRecords, type BoundUsage } from './active-records.js';
 import {
-  BOUND_STATES,
   fromStored,
   isActive,
   type JobRecord,
-  JobState,
+  type JobState,
   recordId,
   toStored,
 } from './job-record.js';
@@ -63,7 +63,8 @@ export interface StoreChange {
 }
 
 export class ControlStore {
-  private readonly records = new Map<string, JobRecord>();
+  /** Active records only (final and reported ones stay on disk), indexed for the scheduler. */
+  private readonly records = new ActiveRecords();
   readonly outbox = new Map<string, OutboxEntry>();
   readonly commands = new Map<string, PendingCommand>();
   readonly endpoints = new Map<string, EndpointRow>();
@@ -93,7 +94,7 @@ export class ControlStore {
   private async load(): Promise<void> {
     for (const [, value] of await readPrefix(this.db, 'job:')) {
       const record = fromStored(value as Parameters<typeof fromStored>[0]);
-      if (isActive(record)) this.records.set(recordId(record.key), record);
+      if (isActive(record)) this.records.put(record);
     }
     for (const [, v] of await readPrefix(this.db, 'out:'))
       this.outbox.set((v as OutboxEntry).id, v as OutboxEntry);
@@ -125,16 +126,21 @@ export class ControlStore {
 
   /** Queued records, oldest first: the scheduler's input. */
   queued(): JobRecord[] {
-    return this.active()
-      .filter((r) => r.state === JobState.QUEUED)
+    return this.records
+      .queued()
       .sort(
         (a, b) => a.createdAtMs - b.createdAtMs || (recordId(a.key) < recordId(b.key) ? -1 : 1),
       );
   }
 
-  /** Records bound to an endpoint (dispatched…finishing). */
+  /** Records bound to an endpoint (dispatched…finishing); O(its records), from an index. */
   bound(endpointId: string): JobRecord[] {
-    return this.active().filter((r) => r.endpointId === endpointId && BOUND_STATES.has(r.state));
+    return this.records.bound(endpointId);
+  }
+
+  /** Slots and memory the records bound to an endpoint take, without copying them. */
+  boundUsage(endpointId: string): BoundUsage {
+    return this.records.boundUsage(endpointId);
   }
 
   /**
@@ -268,10 +274,7 @@ export class ControlStore {
     const moved = records
       .map((record) => ({ record, from: this.records.get(recordId(record.key))?.state }))
       .filter((m) => m.from !== m.record.state);
-    for (const r of records) {
-      if (isActive(r)) this.records.set(recordId(r.key), r);
-      else this.records.delete(recordId(r.key));
-    }
+    for (const r of records) this.records.put(r);
     for (const e of entries) this.outbox.set(e.id, e);
     for (const c of commands) this.commands.set(c.commandId, c);
     for (const id of rawIds) this.rawIntake.delete(id);
@@ -311,10 +314,7 @@ export class ControlStore {
       if (ops.length === 0) return;
       await this.db.batch(ops, DURABLE);
       if (removed) this.outbox.delete(id);
-      if (result?.applied) {
-        if (isActive(result.record)) this.records.set(id, result.record);
-        else this.records.delete(id);
-      }
+      if (result?.applied) this.records.put(result.record);
     });
   }
 

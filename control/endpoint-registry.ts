@@ -6,7 +6,6 @@
 import type { Logger } from '../shared/logger.js';
 import type { AgentSession } from './agent-session.js';
 import type { ControlStore } from './control-store.js';
-import { coresOf, memoryOf } from './job-record.js';
 import { combinedUsage, type EndpointView } from './scheduler.js';
 
 export class EndpointRegistry {
@@ -77,19 +76,20 @@ export class EndpointRegistry {
     });
   }
 
-  /** Live endpoints as the scheduler sees them. */
+  /**
+   * Live endpoints as the scheduler sees them. O(endpoints + their bound records): the bound
+   * usage comes from the store's per-endpoint index, not from a scan of every record.
+   */
   views(): EndpointView[] {
     return this.live().map((s) => {
-      const bound = this.store.bound(s.endpointId);
-      const slots = bound.reduce((n, r) => n + coresOf(r), 0);
-      const memory = bound.reduce((n, r) => n + memoryOf(r), 0);
+      const bound = this.store.boundUsage(s.endpointId);
       return {
         endpointId: s.endpointId,
         queues: s.queues,
         slotsTotal: s.capacity.slotsTotal,
-        slotsUsed: combinedUsage(s.capacity.slotsUsed, slots),
+        slotsUsed: combinedUsage(s.capacity.slotsUsed, bound.slots),
         memoryMbTotal: s.capacity.memoryMbTotal,
-        memoryMbUsed: combinedUsage(s.capacity.memoryMbUsed, memory),
+        memoryMbUsed: combinedUsage(s.capacity.memoryMbUsed, bound.memoryMb),
         // The agent's own drain (it is stopping) or an operator's (pgc drain, persisted).
         draining: s.capacity.draining || this.store.drains.has(s.endpointId),
       };

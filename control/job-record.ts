@@ -62,7 +62,7 @@ export function isFinal(state: JobState): boolean {
 }
 
 /** A record the control plane still works on: not final, or final but not yet reported. */
-export function isActive(record: JobRecord): boolean {
+export function isActive(record: Pick<JobRecord, 'state' | 'reported'>): boolean {
   return !isFinal(record.state) || !record.reported;
 }
 
