@@ -130,6 +130,9 @@ export async function killJobTree(target: KillTarget, options: KillOptions): Pro
     }
     known = left.members;
   }
+  // The grace is over: the group at once, as with SIGTERM, not after the wait for a scan (a
+  // no-op when the leader already ended).
+  signalGroup(target, 'SIGKILL');
   const stubbornEnd = Date.now() + (options.stubbornMs ?? 10_000);
   for (;;) {
     left = swept ?? (await survivors(target, scanner));
