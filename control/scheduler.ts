@@ -47,17 +47,47 @@ function fits(e: EndpointView, job: QueuedJob): boolean {
 const load = (e: EndpointView, job: QueuedJob): number =>
   (e.slotsUsed + job.cores) / Math.max(1, e.slotsTotal);
 
+/**
+ * Places `jobs` (oldest first) on `endpoints`. `excluded`, when given, says an endpoint may not
+ * take a job (it rejected it recently); leave it out when nothing is excluded.
+ *
+ * Each job looks only at the endpoints that serve its queue and still have room for the smallest
+ * job, so a pass costs O(jobs × endpoints with room) rather than O(jobs × endpoints): with
+ * 1,000 endpoints and a burst of jobs, most endpoints are full (bench/scenarios/scale.ts). The
+ * choice is unchanged, as the order "lowest load, then most free memory, then endpoint id" is
+ * total and does not depend on which endpoints were skipped for lack of room.
+ */
 export function schedule(
   jobs: readonly QueuedJob[],
   endpoints: readonly EndpointView[],
-  excluded: (jobId: string, endpointId: string) => boolean = () => false,
+  excluded?: (jobId: string, endpointId: string) => boolean,
 ): Assignment[] {
-  const views = endpoints.map((e) => ({ ...e }));
   const out: Assignment[] = [];
+  if (jobs.length === 0) return out;
+  let smallestCores = Number.POSITIVE_INFINITY;
+  for (const job of jobs) smallestCores = Math.min(smallestCores, job.cores);
+  const hasRoom = (e: EndpointView) => !e.draining && e.slotsTotal - e.slotsUsed >= smallestCores;
+  // Copies, so placing jobs does not change the caller's views; one copy shared by its queues.
+  const byQueue = new Map<string, EndpointView[]>();
+  for (const view of endpoints) {
+    if (!hasRoom(view)) continue;
+    const e = { ...view };
+    for (const queue of new Set(e.queues)) {
+      const list = byQueue.get(queue);
+      if (list === undefined) byQueue.set(queue, [e]);
+      else list.push(e);
+    }
+  }
   for (const job of jobs) {
+    const candidates = byQueue.get(job.queue);
+    if (candidates === undefined) continue;
     let best: EndpointView | undefined;
-    for (const e of views) {
-      if (!fits(e, job) || excluded(job.id, e.endpointId)) continue;
+    // Endpoints filled by earlier placements leave the list as the scan passes them.
+    let kept = 0;
+    for (const e of candidates) {
+      if (!hasRoom(e)) continue;
+      candidates[kept++] = e;
+      if (!fits(e, job) || excluded?.(job.id, e.endpointId)) continue;
       if (best === undefined) {
         best = e;
         continue;
@@ -70,6 +100,7 @@ export function schedule(
       )
         best = e;
     }
+    candidates.length = kept;
     if (best === undefined) continue;
     best.slotsUsed += job.cores;
     best.memoryMbUsed += job.memoryMb;

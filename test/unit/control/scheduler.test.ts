@@ -133,3 +133,78 @@ describe('freeCapacity', () => {
     expect(combinedUsage(5, 3)).toBe(5);
   });
 });
+
+/** The scheduler as first written: every job against every endpoint. The reference for the fast one. */
+function scheduleEveryPair(
+  jobs: readonly QueuedJob[],
+  endpoints: readonly EndpointView[],
+  excluded: (jobId: string, endpointId: string) => boolean,
+): Array<[string, string]> {
+  const views = endpoints.map((e) => ({ ...e }));
+  const out: Array<[string, string]> = [];
+  for (const j of jobs) {
+    let best: EndpointView | undefined;
+    for (const e of views) {
+      const fits =
+        !e.draining &&
+        e.queues.includes(j.queue) &&
+        e.slotsTotal - e.slotsUsed >= j.cores &&
+        (e.memoryMbTotal <= 0 || e.memoryMbTotal - e.memoryMbUsed >= j.memoryMb);
+      if (!fits || excluded(j.id, e.endpointId)) continue;
+      const load = (v: EndpointView) => (v.slotsUsed + j.cores) / Math.max(1, v.slotsTotal);
+      const free = (v: EndpointView) => v.memoryMbTotal - v.memoryMbUsed;
+      if (
+        best === undefined ||
+        load(e) < load(best) ||
+        (load(e) === load(best) &&
+          (free(e) > free(best) || (free(e) === free(best) && e.endpointId < best.endpointId)))
+      )
+        best = e;
+    }
+    if (best === undefined) continue;
+    best.slotsUsed += j.cores;
+    best.memoryMbUsed += j.memoryMb;
+    out.push([j.id, best.endpointId]);
+  }
+  return out;
+}
+
+describe('schedule, against every job × endpoint pair', () => {
+  it('places exactly as the exhaustive scan does, on random endpoints, jobs and exclusions', () => {
+    let state = 12345;
+    const random = () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state / 2 ** 31;
+    };
+    const int = (n: number) => Math.floor(random() * n);
+    const queues = ['Q', 'R', 'S'];
+    for (let round = 0; round < 500; round++) {
+      const endpoints = Array.from({ length: 1 + int(12) }, (_, i) => {
+        const slotsTotal = int(9);
+        const memoryMbTotal = [0, 1000, 4000][int(3)] as number;
+        return endpoint(`e${int(100)}-${i}`, {
+          queues: queues.filter(() => random() < 0.6),
+          slotsTotal,
+          slotsUsed: int(slotsTotal + 2),
+          memoryMbTotal,
+          memoryMbUsed: int(memoryMbTotal + 1),
+          draining: random() < 0.1,
+        });
+      });
+      const jobs = Array.from({ length: int(30) }, () =>
+        job({ queue: queues[int(3)] as string, cores: int(4), memoryMb: int(3) * 500 }),
+      );
+      const rejected = new Set(
+        jobs.flatMap((j) =>
+          endpoints.filter(() => random() < 0.1).map((e) => `${j.id}/${e.endpointId}`),
+        ),
+      );
+      const excluded = (j: string, e: string) => rejected.has(`${j}/${e}`);
+      const given = endpoints.map((e) => ({ ...e }));
+      expect(placed(jobs, endpoints, rejected.size > 0 ? excluded : undefined)).toEqual(
+        scheduleEveryPair(jobs, endpoints, excluded),
+      );
+      expect(endpoints).toEqual(given); // the caller's views are not changed
+    }
+  });
+});
