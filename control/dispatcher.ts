@@ -5,7 +5,10 @@
  * - accepted → `accepted`; rejected → queued again, and not offered to that endpoint for a while;
  * - no ack in time → the attempt stays bound (it may be running there) and the agent is asked
  *   to reconcile; only its journal can release the attempt.
- * Passes are coalesced: any number of kicks while a pass runs cause one more pass.
+ * Passes are coalesced: every store write kicks, so a burst of writes (acks, events, the pass's
+ * own dispatches) must not mean a pass each. Kicks while a pass is pending or running cause one
+ * more pass, started from a fresh event-loop turn (setImmediate) so that the writes completing
+ * meanwhile are all seen by it.
  */
 import { randomUUID } from 'node:crypto';
 import type { DispatchAck } from '../shared/gen/pgc/v1/gateway.js';
@@ -60,6 +63,7 @@ export class Dispatcher {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
+      if (this.stopped) return;
       this.idle = this.pass();
     });
   }
@@ -73,29 +77,33 @@ export class Dispatcher {
 
   private async pass(): Promise<void> {
     this.running = true;
+    this.again = false;
     try {
-      do {
-        this.again = false;
-        const plan = schedule(
-          this.store.queued().map(queuedJob),
-          this.registry.views(),
-          (jobId, endpointId) => this.isExcluded(jobId, endpointId),
-        );
-        for (const assignment of plan) {
-          if (this.stopped) return;
-          await this.dispatch(assignment);
-        }
-      } while (this.again && !this.stopped);
+      const queued = this.store.queued();
+      // Most writes (acks, job events, reports) leave nothing to place: skip the views then.
+      if (queued.length === 0) return;
+      const plan = schedule(queued.map(queuedJob), this.registry.views(), this.exclusions());
+      for (const assignment of plan) {
+        if (this.stopped) return;
+        await this.dispatch(assignment);
+      }
     } catch (err) {
       this.options.log.error({ err }, 'dispatch pass failed; trying again on the next change');
     } finally {
       this.running = false;
+      if (this.again) this.kick();
     }
   }
 
-  private isExcluded(jobId: string, endpointId: string): boolean {
-    const until = this.rejected.get(jobId)?.get(endpointId);
-    return until !== undefined && until > this.options.now();
+  /** Endpoints that rejected a job recently, as of now; undefined when there are none. */
+  private exclusions(): ((jobId: string, endpointId: string) => boolean) | undefined {
+    const now = this.options.now();
+    this.prune(now);
+    if (this.rejected.size === 0) return undefined;
+    return (jobId, endpointId) => {
+      const until = this.rejected.get(jobId)?.get(endpointId);
+      return until !== undefined && until > now;
+    };
   }
 
   private async dispatch({ job, endpointId }: Assignment): Promise<void> {
