@@ -15,10 +15,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { type BackoffPolicy, backoffDelayMs } from '../shared/backoff.js';
 import { describeError } from '../shared/errors.js';
 import { KillReason } from '../shared/gen/pgc/v1/common.js';
-import { Command } from '../shared/gen/pgc/v1/events.js';
+import { Command, type KillJob } from '../shared/gen/pgc/v1/events.js';
 import type { Logger } from '../shared/logger.js';
 import type { NatsNames } from '../shared/nats/subjects.js';
 import type { AgentCore } from './agent-core.js';
+
+/** Commands handled at once; the consumer pulls 64 at a time. */
+const MAX_IN_FLIGHT = 64;
 
 const BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 10_000, multiplier: 2, jitter: 0.3 };
 
@@ -39,6 +42,8 @@ export class CommandConsumer {
   private readonly js: JetStreamClient;
   private readonly log: Logger;
   private retryWake: (() => void) | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly byAttempt = new Map<string, Promise<void>>();
 
   constructor(private readonly options: CommandConsumerOptions) {
     this.js = jetstream(options.nc, options.jsOptions);
@@ -67,16 +72,26 @@ export class CommandConsumer {
         this.messages = await consumer.consume({ max_messages: 64 });
         failures = 0;
         for await (const msg of this.messages) {
-          await this.handle(msg.data, msg.seq).then(
-            () => msg.ack(),
-            (err: unknown) => {
-              this.log.error(
-                { err: describeError(err) },
-                'cannot handle a command; it is terminated',
-              );
-              msg.term();
-            },
-          );
+          // Commands are handled concurrently: each kill waits for its journal write, and 50
+          // kills one after another would hold the last one back by 50 synced writes. Acks may
+          // then go out of order, which an explicit-ack consumer allows.
+          if (this.inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.inFlight);
+          const done = this.handle(msg.data, msg.seq)
+            .then(
+              () => msg.ack(),
+              (err: unknown) => {
+                this.log.error(
+                  { err: describeError(err) },
+                  'cannot handle a command; it is terminated',
+                );
+                msg.term();
+              },
+            )
+            .catch((err: unknown) =>
+              this.log.warn({ err: describeError(err) }, 'cannot acknowledge a command'),
+            );
+          this.inFlight.add(done);
+          void done.finally(() => this.inFlight.delete(done));
         }
       } catch (err) {
         if (!this.running) break;
@@ -109,7 +124,21 @@ export class CommandConsumer {
       this.log.warn({ seq, commandId: command.commandId }, 'unknown command ignored');
       return;
     }
-    const { key, reason, message, graceMs } = body.kill;
+    // Two commands for one attempt are applied in the order they came, one after the other.
+    const attempt = `${body.kill.key.pandaId}/${body.kill.key.attemptNr}`;
+    const before = this.byAttempt.get(attempt) ?? Promise.resolve();
+    const mine = before.then(() => this.kill(body.kill));
+    const settled = mine.catch(() => {});
+    this.byAttempt.set(attempt, settled);
+    void settled.then(() => {
+      if (this.byAttempt.get(attempt) === settled) this.byAttempt.delete(attempt);
+    });
+    await mine;
+  }
+
+  private async kill(command: KillJob): Promise<void> {
+    const { key, reason, message, graceMs } = command;
+    if (key === undefined) return;
     const outcome = await this.options.core.requestKill(
       key,
       reason,
@@ -127,5 +156,6 @@ export class CommandConsumer {
     this.retryWake?.();
     await this.messages?.close().catch(() => {});
     await this.loop;
+    await Promise.all(this.inFlight);
   }
 }
