@@ -1,7 +1,7 @@
 /**
- * Sends queued jobs to agents (docs/protocol.md §3–4). A pass asks the scheduler for a plan and,
- * for each assignment, binds and persists the record (`dispatched`) before the Dispatch goes on
- * the stream, then waits for the ack with a deadline:
+ * Sends queued jobs to agents (docs/protocol.md §3–4). A pass asks the scheduler for a plan,
+ * binds and persists its records (`dispatched`, one write for many) before each Dispatch goes on
+ * the stream, then waits for each ack with a deadline:
  * - accepted → `accepted`; rejected → queued again, and not offered to that endpoint for a while;
  * - no ack in time → the attempt stays bound (it may be running there) and the agent is asked
  *   to reconcile; only its journal can release the attempt.
@@ -18,6 +18,9 @@ import type { ControlStore } from './control-store.js';
 import type { EndpointRegistry } from './endpoint-registry.js';
 import { coresOf, type JobRecord, memoryOf, recordId } from './job-record.js';
 import { type Assignment, type QueuedJob, schedule } from './scheduler.js';
+
+/** Most dispatches bound in one store write. */
+const DISPATCH_BATCH = 128;
 
 export interface DispatcherOptions {
   ackTimeoutMs: number;
@@ -83,9 +86,10 @@ export class Dispatcher {
       // Most writes (acks, job events, reports) leave nothing to place: skip the views then.
       if (queued.length === 0) return;
       const plan = schedule(queued.map(queuedJob), this.registry.views(), this.exclusions());
-      for (const assignment of plan) {
+      // In slices, so the first agents get work while the rest of a big plan is written.
+      for (let from = 0; from < plan.length; from += DISPATCH_BATCH) {
         if (this.stopped) return;
-        await this.dispatch(assignment);
+        await this.dispatchAll(plan.slice(from, from + DISPATCH_BATCH));
       }
     } catch (err) {
       this.options.log.error({ err }, 'dispatch pass failed; trying again on the next change');
@@ -106,39 +110,57 @@ export class Dispatcher {
     };
   }
 
-  private async dispatch({ job, endpointId }: Assignment): Promise<void> {
-    const session = this.registry.current(endpointId);
-    if (session === undefined || session.state !== 'live') return;
-    const dispatchId = randomUUID();
-    const result = await this.store.apply(job.key, {
-      type: 'dispatch',
-      at: this.options.now(),
-      endpointId,
-      dispatchId,
-    });
-    if (!result?.applied || result.record.spec === undefined) return;
-    const log = this.options.log.child({ pandaId: job.key.pandaId, endpointId });
-    // The record is bound and on disk; only now may the dispatch leave (protocol.md §3).
-    const sent =
-      session.state === 'live' &&
-      session.send({
-        body: { $case: 'dispatch', dispatch: { dispatchId, spec: result.record.spec } },
-      });
-    if (!sent) {
-      log.info('the stream closed before the dispatch could be sent; queued again');
-      await this.store.apply(job.key, {
-        type: 'dispatch-unsent',
-        at: this.options.now(),
-        dispatchId,
-      });
-      return;
+  /**
+   * Binds the records of a plan in one durable write, then sends each dispatch: one fsync for the
+   * plan instead of one per job, the write path's limit when a pass places hundreds of jobs
+   * (bench/scenarios/scale.ts). Every record is still on disk as bound before its dispatch
+   * leaves (protocol.md §3, RELIABILITY.md I1).
+   */
+  private async dispatchAll(plan: readonly Assignment[]): Promise<void> {
+    const at = this.options.now();
+    const bound: Array<Assignment & { session: AgentSession; dispatchId: string }> = [];
+    for (const assignment of plan) {
+      const session = this.registry.current(assignment.endpointId);
+      if (session === undefined || session.state !== 'live') continue;
+      bound.push({ ...assignment, session, dispatchId: randomUUID() });
     }
-    log.info({ dispatchId, attemptNr: job.key.attemptNr }, 'dispatched');
-    session.expectAck(dispatchId, job.key, this.options.ackTimeoutMs, () => {
-      void this.ackTimedOut(session, dispatchId, job).catch((err: unknown) =>
-        log.error({ err }, 'recording a missing ack failed'),
-      );
+    if (bound.length === 0) return;
+    const results = await this.store.applyMany(
+      bound.map(({ job, endpointId, dispatchId }) => ({
+        key: job.key,
+        event: { type: 'dispatch' as const, at, endpointId, dispatchId },
+      })),
+    );
+    const unsent: Array<{ job: QueuedJob; dispatchId: string }> = [];
+    bound.forEach(({ job, endpointId, session, dispatchId }, i) => {
+      const result = results[i];
+      if (!result?.applied || result.record.spec === undefined) return;
+      const log = this.options.log.child({ pandaId: job.key.pandaId, endpointId });
+      const sent =
+        session.state === 'live' &&
+        session.send({
+          body: { $case: 'dispatch', dispatch: { dispatchId, spec: result.record.spec } },
+        });
+      if (!sent) {
+        log.info('the stream closed before the dispatch could be sent; queued again');
+        unsent.push({ job, dispatchId });
+        return;
+      }
+      log.info({ dispatchId, attemptNr: job.key.attemptNr }, 'dispatched');
+      session.expectAck(dispatchId, job.key, this.options.ackTimeoutMs, () => {
+        void this.ackTimedOut(session, dispatchId, job).catch((err: unknown) =>
+          log.error({ err }, 'recording a missing ack failed'),
+        );
+      });
     });
+    if (unsent.length === 0) return;
+    const unsentAt = this.options.now();
+    await this.store.applyMany(
+      unsent.map(({ job, dispatchId }) => ({
+        key: job.key,
+        event: { type: 'dispatch-unsent' as const, at: unsentAt, dispatchId },
+      })),
+    );
   }
 
   private async ackTimedOut(

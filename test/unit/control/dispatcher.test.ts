@@ -18,21 +18,32 @@ function fixture() {
   const records = new Map<string, JobRecord>();
   const held: Array<() => void> = [];
   let holdWrites = false;
+  let writes = 0;
   const store = {
     queued: () => [...records.values()].filter((r) => r.state === JobState.QUEUED),
-    apply: async (key: JobRecord['key'], event: RecordEvent) => {
+    applyMany: async (items: ReadonlyArray<{ key: JobRecord['key']; event: RecordEvent }>) => {
       if (holdWrites) await new Promise<void>((resolve) => held.push(resolve));
-      const record = records.get(recordId(key));
-      if (record === undefined) return undefined;
-      const result = transition(record, event);
-      if (result.applied) records.set(recordId(key), result.record);
-      return result;
+      writes++;
+      return items.map(({ key, event }) => {
+        const record = records.get(recordId(key));
+        if (record === undefined) return undefined;
+        const result = transition(record, event);
+        if (result.applied) records.set(recordId(key), result.record);
+        return result;
+      });
     },
   };
+  let streamOpen = true;
+  let sentUnbound = 0;
   const session = {
     endpointId: 'ep-a',
     state: 'live',
-    send: () => true,
+    send: (message: { body: { dispatch: { spec: { key: JobRecord['key'] } } } }) => {
+      const record = records.get(recordId(message.body.dispatch.spec.key));
+      // protocol.md §3: the record is bound on disk before its dispatch leaves.
+      if (record?.state !== JobState.DISPATCHED) sentUnbound++;
+      return streamOpen;
+    },
     expectAck: () => undefined,
   };
   let passes = 0;
@@ -61,7 +72,12 @@ function fixture() {
   return {
     dispatcher,
     passes: () => passes,
-    dispatched: () => [...records.values()].filter((r) => r.state === JobState.DISPATCHED).length,
+    writes: () => writes,
+    sentUnbound: () => sentUnbound,
+    closeStream() {
+      streamOpen = false;
+    },
+    inState: (state: JobState) => [...records.values()].filter((r) => r.state === state).length,
     queue(n: number) {
       for (let i = 0; i < n; i++) {
         const pandaId = nextId++;
@@ -79,15 +95,28 @@ function fixture() {
   };
 }
 
-describe('Dispatcher kicks', () => {
-  it('a burst of kicks in one turn makes one pass', async () => {
+describe('Dispatcher passes', () => {
+  it('a burst of kicks in one turn makes one pass, which binds its jobs in one write', async () => {
     const f = fixture();
     f.queue(3);
     for (let i = 0; i < 100; i++) f.dispatcher.kick();
     await turn();
     await turn();
     expect(f.passes()).toBe(1);
-    expect(f.dispatched()).toBe(3);
+    expect(f.inState(JobState.DISPATCHED)).toBe(3);
+    expect(f.writes()).toBe(1);
+    expect(f.sentUnbound()).toBe(0);
+    await f.dispatcher.stop();
+  });
+
+  it('queues again, in one more write, the dispatches a closing stream did not take', async () => {
+    const f = fixture();
+    f.queue(3);
+    f.closeStream();
+    f.dispatcher.kick();
+    for (let i = 0; i < 5; i++) await turn();
+    expect(f.inState(JobState.QUEUED)).toBe(3);
+    expect(f.writes()).toBe(2);
     await f.dispatcher.stop();
   });
 
@@ -107,7 +136,7 @@ describe('Dispatcher kicks', () => {
     f.releaseWrites();
     for (let i = 0; i < 5; i++) await turn();
     expect(f.passes()).toBe(2);
-    expect(f.dispatched()).toBe(4);
+    expect(f.inState(JobState.DISPATCHED)).toBe(4);
     for (let i = 0; i < 5; i++) await turn();
     expect(f.passes()).toBe(2); // and then it rests
     await f.dispatcher.stop();
@@ -128,6 +157,6 @@ describe('Dispatcher kicks', () => {
     await f.dispatcher.stop();
     await turn();
     expect(f.passes()).toBe(0);
-    expect(f.dispatched()).toBe(0);
+    expect(f.inState(JobState.DISPATCHED)).toBe(0);
   });
 });
