@@ -1,8 +1,7 @@
 /**
  * A payload printing 150 MB as fast as it can, shipped whole (cap above it) by a real agent
  * process: every byte arrives in order, and the agent's memory barely moves, because the log is
- * read one window (2 MiB, published as 64 KiB chunks) at a time into a reused buffer and never
- * held whole (RELIABILITY.md test 28).
+ * read and published one 64 KiB chunk at a time and never held whole (RELIABILITY.md test 28).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
