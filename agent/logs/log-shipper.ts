@@ -19,12 +19,6 @@ import { StreamShipper } from './stream-shipper.js';
 
 /** Chunks carry at most this much of a file (well under the streams' 1 MiB message limit). */
 export const MAX_CHUNK_BYTES = 64 * 1024;
-/**
- * Bytes of a file shipped per window: one synced record, then its chunks all in flight at once.
- * Per chunk, the fsync and the wait for the ack limited shipping to ~20 MB/s; a window spreads
- * them over many chunks. Each stream holds one window's buffer while it ships.
- */
-export const WINDOW_BYTES = 2 * 1024 * 1024;
 const BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 10_000, multiplier: 2, jitter: 0.3 };
 
 export interface LoggedJob {
@@ -43,8 +37,6 @@ export interface LogShipperOptions {
   log: Logger;
   pollIntervalMs?: number;
   publishTimeoutMs?: number;
-  /** Bytes per window (WINDOW_BYTES by default). */
-  windowBytes?: number;
   /** Told of each chunk JetStream acknowledged (metrics). */
   onShipped?: (bytes: number) => void;
 }
@@ -115,8 +107,7 @@ export class LogShipper {
           stream,
           file,
           capBytes: this.options.capBytes,
-          chunkBytes: MAX_CHUNK_BYTES,
-          windowBytes: this.options.windowBytes ?? WINDOW_BYTES,
+          maxChunkBytes: MAX_CHUNK_BYTES,
           store: this.options.store,
           publish: (chunk) => this.publish(chunk),
         });
@@ -158,10 +149,7 @@ export class LogShipper {
 
   /** Drops an attempt whose result was delivered (its records and its tail). */
   async forget(key: JobKey): Promise<void> {
-    const id = attemptId(key);
-    const tail = this.tails.get(id);
-    this.tails.delete(id);
-    await Promise.all(tail?.streams.map((s) => s.release()) ?? []);
+    this.tails.delete(attemptId(key));
     await this.options.store.forget(key);
   }
 
@@ -169,7 +157,6 @@ export class LogShipper {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    // release() runs after any pump in flight, so this also waits for their publishes.
-    await Promise.all([...this.tails.values()].flatMap((t) => t.streams.map((s) => s.release())));
+    await Promise.all([...this.tails.values()].flatMap((t) => t.streams.map((s) => s.idle())));
   }
 }

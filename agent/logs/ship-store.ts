@@ -1,28 +1,17 @@
 /**
- * Where log shipping stands, per attempt and stream: the last window planned and whether
- * JetStream acknowledged all its chunks. A window is recorded (`sync`) before any of its chunks
- * is published, so that a restarted agent publishes exactly the same chunks again (same seq,
- * offset and bytes, same message id) rather than differently cut ones under seqs a reader may
- * already hold (RELIABILITY.md I5). One synced write per window (up to a few MiB), not per
- * 64 KiB chunk: the fsync was most of the time a chunk took.
+ * Where log shipping stands, per attempt and stream: the last chunk planned and whether JetStream
+ * acknowledged it. A chunk is recorded (`sync`) before it is published, so that a restarted
+ * agent publishes exactly the same chunk again (same seq, offset and bytes, same message id)
+ * rather than a differently cut one under a seq a reader may already hold (RELIABILITY.md I5).
  */
 import { type Db, DURABLE, openDb, readPrefix } from '../../shared/db.js';
 import type { JobKey } from '../../shared/gen/pgc/v1/common.js';
 import type { LogStream } from '../../shared/gen/pgc/v1/events.js';
 import { attemptId } from '../../shared/ids.js';
-import type { PlannedWindow } from './chunk-plan.js';
+import type { PlannedChunk } from './chunk-plan.js';
 
-export interface RecordedWindow extends PlannedWindow {
+export interface RecordedChunk extends PlannedChunk {
   acked: boolean;
-}
-
-/**
- * Agents before windows recorded one chunk without `chunkBytes`: that chunk is a window of
- * one, so an upgraded agent resumes it unchanged.
- */
-function fromStored(stored: RecordedWindow | undefined): RecordedWindow | undefined {
-  if (stored === undefined || stored.chunkBytes > 0) return stored;
-  return { ...stored, chunkBytes: Math.max(1, stored.length) };
 }
 
 const PREFIX = 'chunk/';
@@ -32,27 +21,27 @@ function dbKey(key: JobKey, stream: LogStream): string {
 }
 
 export class LogShipStore {
-  private constructor(private readonly db: Db<RecordedWindow>) {}
+  private constructor(private readonly db: Db<RecordedChunk>) {}
 
   static async open(
     dir: string,
     options: { allowNetworkFilesystem?: boolean } = {},
   ): Promise<LogShipStore> {
-    return new LogShipStore(await openDb<RecordedWindow>(dir, options));
+    return new LogShipStore(await openDb<RecordedChunk>(dir, options));
   }
 
-  async get(key: JobKey, stream: LogStream): Promise<RecordedWindow | undefined> {
-    return fromStored(await this.db.get(dbKey(key, stream)));
+  get(key: JobKey, stream: LogStream): Promise<RecordedChunk | undefined> {
+    return this.db.get(dbKey(key, stream));
   }
 
-  /** Durable before any chunk of the window is published. */
-  planned(key: JobKey, stream: LogStream, window: PlannedWindow): Promise<void> {
-    return this.db.put(dbKey(key, stream), { ...window, acked: false }, DURABLE);
+  /** Durable before the chunk is published. */
+  planned(key: JobKey, stream: LogStream, chunk: PlannedChunk): Promise<void> {
+    return this.db.put(dbKey(key, stream), { ...chunk, acked: false }, DURABLE);
   }
 
-  /** Not synced: if lost, the same chunks are published once more and deduplicated. */
-  acked(key: JobKey, stream: LogStream, window: PlannedWindow): Promise<void> {
-    return this.db.put(dbKey(key, stream), { ...window, acked: true });
+  /** Not synced: if lost, the same chunk is published once more and deduplicated. */
+  acked(key: JobKey, stream: LogStream, chunk: PlannedChunk): Promise<void> {
+    return this.db.put(dbKey(key, stream), { ...chunk, acked: true });
   }
 
   /** Forgets an attempt once its result is delivered. */

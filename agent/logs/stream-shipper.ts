@@ -1,17 +1,15 @@
 /**
  * Ships one stream (stdout or stderr) of one attempt: reads the payload's file from where
- * shipping stands a window at a time (never the whole file: a payload may print hundreds of MB),
- * records each window with one synced write before publishing its chunks, publishes them all at
- * once and awaits their acknowledgements together (a retry republishes the whole window, which
- * JetStream drops by message id). Calls are serialised, so the live tail and the final drain
- * never race on one stream.
+ * shipping stands, a chunk at a time (never the whole file: a payload may print hundreds of MB),
+ * records each chunk before publishing it and publishes until JetStream acknowledges it. Calls
+ * are serialised, so the live tail and the final drain never race on one stream.
  */
+import { open, stat } from 'node:fs/promises';
 import type { JobKey } from '../../shared/gen/pgc/v1/common.js';
 import type { LogChunk, LogStream } from '../../shared/gen/pgc/v1/events.js';
 import { truncationMarker } from '../runner/log-archive.js';
-import { after, chunksOf, type PlannedWindow, planWindow } from './chunk-plan.js';
-import { LogFile } from './log-file.js';
-import type { LogShipStore, RecordedWindow } from './ship-store.js';
+import { after, planChunk } from './chunk-plan.js';
+import type { LogShipStore, RecordedChunk } from './ship-store.js';
 
 /** Publishes one chunk and resolves once JetStream acknowledged it. */
 export type PublishChunk = (chunk: LogChunk) => Promise<void>;
@@ -21,24 +19,49 @@ export interface StreamShipperOptions {
   stream: LogStream;
   file: string;
   capBytes: number;
-  /** File bytes per chunk at most (the wire contract's limit). */
-  chunkBytes: number;
-  /** File bytes per window at most: the chunks recorded by one synced write and in flight. */
-  windowBytes: number;
+  maxChunkBytes: number;
   store: LogShipStore;
   publish: PublishChunk;
 }
 
+async function fileBytes(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Up to `length` bytes at `offset`; fewer only if the file shrank or vanished. */
+async function readRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.alloc(length);
+  if (length === 0) return buffer;
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return buffer.subarray(0, 0);
+  }
+  try {
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await handle.read(buffer, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buffer.subarray(0, got);
+  } finally {
+    await handle.close();
+  }
+}
+
 export class StreamShipper {
-  private last: RecordedWindow | undefined;
+  private last: RecordedChunk | undefined;
   private loaded = false;
   private queue: Promise<void> = Promise.resolve();
   private pending = 0;
-  private readonly file: LogFile;
 
-  constructor(private readonly options: StreamShipperOptions) {
-    this.file = new LogFile(options.file);
-  }
+  constructor(private readonly options: StreamShipperOptions) {}
 
   /** A pump is running or waiting. */
   get busy(): boolean {
@@ -60,23 +83,14 @@ export class StreamShipper {
    * stream with an eof chunk. Rejects when a publish fails; the next call resumes there.
    */
   pump(final: boolean): Promise<void> {
-    return this.serialised(() => this.drain(final));
-  }
-
-  /** Closes the log file once no pump runs (a later pump opens it again). */
-  release(): Promise<void> {
-    return this.serialised(() => this.file.close());
-  }
-
-  private serialised(step: () => Promise<void>): Promise<void> {
     this.pending++;
-    const run = this.queue.then(step).finally(() => this.pending--);
+    const run = this.queue.then(() => this.drain(final)).finally(() => this.pending--);
     this.queue = run.catch(() => {});
     return run;
   }
 
   private async drain(final: boolean): Promise<void> {
-    const { key, stream, store } = this.options;
+    const { key, stream, store, file } = this.options;
     if (!this.loaded) {
       this.last = await store.get(key, stream);
       this.loaded = true;
@@ -88,17 +102,12 @@ export class StreamShipper {
         await store.acked(key, stream, last);
         last.acked = true;
       }
-      if (last?.eof) {
-        // Nothing more will be read from this stream.
-        await this.file.close();
-        return;
-      }
-      const plan = planWindow({
+      if (last?.eof) return;
+      const plan = planChunk({
         ...(last === undefined ? { nextSeq: 1, nextOffset: 0 } : after(last)),
-        fileBytes: await this.file.size(),
+        fileBytes: await fileBytes(file),
         capBytes: this.options.capBytes,
-        chunkBytes: this.options.chunkBytes,
-        windowBytes: this.options.windowBytes,
+        maxChunkBytes: this.options.maxChunkBytes,
         final,
       });
       if (plan === undefined) return;
@@ -107,29 +116,20 @@ export class StreamShipper {
     }
   }
 
-  /** Publishes every chunk of the window at once; resolves when all were acknowledged. */
-  private async publish(window: PlannedWindow): Promise<void> {
+  private async publish(chunk: RecordedChunk): Promise<void> {
     // The marker chunk sits at the cap (its offset), so a retry carries the same marker text
     // even if the agent's cap setting changed in between.
-    const bytes = window.truncated
-      ? Buffer.from(truncationMarker(window.offset))
-      : await this.file.read(window.offset, window.length);
-    const acks = chunksOf(window).map((chunk) => {
-      const start = chunk.offset - window.offset;
-      return this.options.publish({
-        key: this.options.key,
-        stream: this.options.stream,
-        seq: chunk.seq,
-        offset: chunk.offset,
-        data: window.truncated ? bytes : bytes.subarray(start, start + chunk.length),
-        truncated: chunk.truncated,
-        eof: chunk.eof,
-      });
+    const data = chunk.truncated
+      ? Buffer.from(truncationMarker(chunk.offset))
+      : await readRange(this.options.file, chunk.offset, chunk.length);
+    await this.options.publish({
+      key: this.options.key,
+      stream: this.options.stream,
+      seq: chunk.seq,
+      offset: chunk.offset,
+      data,
+      truncated: chunk.truncated,
+      eof: chunk.eof,
     });
-    // Every publish settles before this resolves or rejects: the window's buffer is reused by
-    // the next read, and close() relies on no publish being in flight once the pump is idle.
-    const settled = await Promise.allSettled(acks);
-    const failed = settled.find((s) => s.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
   }
 }
