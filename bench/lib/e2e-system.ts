@@ -222,15 +222,15 @@ export function scaled(n: number, scale: number, min: number): number {
 
 /**
  * One extra run, not a measured one, with the control plane and the agents under --cpu-prof and
- * this process (the simulator) under the inspector's profiler: `round` warms up, then runs the
- * measured part between the two marks. Returns the notes: CPU per process against the wall time
- * of the marked part, and where the CPU went.
+ * this process (the simulator) under the inspector's profiler: `run` does a warm-up of `warmUp`
+ * jobs, then `jobs` jobs between two marks, then (outside the profile's window, under strace, to
+ * count syscalls per job) `warmUp` jobs more. Returns the notes: CPU per process against the wall
+ * time of the marked part, and where the CPU went.
  */
 export async function profiledRun(
   dir: string,
-  round: (e2e: E2eSystem, mark: () => void) => Promise<number>,
-  /** A further round, outside the profile's window, under strace to count syscalls per job. */
-  counted?: (e2e: E2eSystem) => Promise<number>,
+  run: (e2e: E2eSystem, jobs: number) => Promise<unknown>,
+  sizes: { warmUp: number; jobs: number },
 ): Promise<string[]> {
   const profiles = join(dir, 'profiles');
   mkdirSync(profiles, { recursive: true });
@@ -238,14 +238,17 @@ export async function profiledRun(
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
   });
   const marks: number[] = [];
-  const { value: jobs, profile } = await profileSelf(() =>
-    round(e2e, () => marks.push(monotonicMicros())),
-  );
+  const { value: jobs, profile } = await profileSelf(async () => {
+    await run(e2e, sizes.warmUp);
+    marks.push(monotonicMicros());
+    await run(e2e, sizes.jobs);
+    marks.push(monotonicMicros());
+    return sizes.jobs;
+  });
   const names = e2e.pids();
-  const counts =
-    counted === undefined
-      ? []
-      : await countSyscalls(names, join(dir, 'strace'), () => counted(e2e));
+  const counts = await countSyscalls(names, join(dir, 'strace'), () =>
+    run(e2e, sizes.warmUp).then(() => sizes.warmUp),
+  );
   await e2e.stopGracefully();
   const window: Window | undefined =
     marks.length >= 2 ? { fromUs: marks[0] as number, toUs: marks.at(-1) as number } : undefined;

@@ -99,17 +99,7 @@ export const functions: Scenario = {
       ctx.log('target missed: one extra profiled run');
       notes.push(
         '',
-        ...(await profiledRun(
-          join(ctx.dir, 'profiled'),
-          async (e2e, mark) => {
-            await round(e2e, warmUp);
-            mark();
-            await round(e2e, jobs);
-            mark();
-            return jobs;
-          },
-          async (e2e) => round(e2e, warmUp).then(() => warmUp),
-        )),
+        ...(await profiledRun(join(ctx.dir, 'profiled'), round, { warmUp, jobs })),
         ...THROUGHPUT_READING,
       );
     }

@@ -152,17 +152,7 @@ export const latency: Scenario = {
       ctx.log('target missed: one extra profiled run');
       notes.push(
         '',
-        ...(await profiledRun(
-          join(ctx.dir, 'profiled'),
-          async (e2e, mark) => {
-            await sequence(e2e, warmUp);
-            mark();
-            await sequence(e2e, jobs);
-            mark();
-            return jobs;
-          },
-          async (e2e) => (await sequence(e2e, warmUp)).length,
-        )),
+        ...(await profiledRun(join(ctx.dir, 'profiled'), sequence, { warmUp, jobs })),
         '',
         "Reading (development runs): the steps that take the time are the ones that wait for synced writes and a message round trip, not the payload: the agent acknowledges a dispatch after journalling it, starts the payload after the sandbox link, job directory and supervisor start, and the result reaches the control plane only after the attempt's earlier events (finishing) were published one by one, each after a synced put and its PubAck. What would fix it: group commit of the agent's journal and outbox writes, publishing an attempt's pending events together (or the result alone when the earlier ones are still queued), and async fs calls in the job start path.",
       );

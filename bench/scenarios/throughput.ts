@@ -68,19 +68,11 @@ export const throughput: Scenario = {
       ctx.log('target missed: one extra profiled run');
       notes.push(
         '',
-        ...(await profiledRun(
-          join(ctx.dir, 'profiled'),
-          async (e2e, mark) => {
-            await round(e2e, warmUp);
-            mark();
-            // A quarter of a measured run keeps the whole scenario within its few minutes.
-            const profiled = Math.max(warmUp, Math.round(jobs / 4));
-            await round(e2e, profiled);
-            mark();
-            return profiled;
-          },
-          async (e2e) => round(e2e, warmUp).then(() => warmUp),
-        )),
+        // A quarter of a measured run keeps the whole scenario within its few minutes.
+        ...(await profiledRun(join(ctx.dir, 'profiled'), round, {
+          warmUp,
+          jobs: Math.max(warmUp, Math.round(jobs / 4)),
+        })),
         ...THROUGHPUT_READING,
       );
     }
